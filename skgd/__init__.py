@@ -1,0 +1,12 @@
+"""skgd: gradient-descent estimators for scikit-learn.
+
+Estimators trained by gradient descent with a pluggable optimizer
+(:mod:`skgd.optimizers`) and learning-rate schedule (:mod:`skgd.schedules`),
+usable anywhere scikit-learn estimators are.
+"""
+
+from ._linear_model import GDRegressor
+
+__version__ = "0.1.0"
+
+__all__ = ["GDRegressor", "__version__"]

@@ -1,0 +1,208 @@
+"""What every skgd estimator shares: parameters, set-up and the fit driver.
+
+An estimator subclasses :class:`BaseGradientDescent` and supplies its model
+through a few methods (``_init_params``, ``_current_params``, ``_build_model``,
+``_set_fitted``, ``_lipschitz``); :meth:`BaseGradientDescent._fit_gd` then
+resolves the optimizer and schedule, splits off validation data, runs the
+shared loop in :mod:`skgd._training`, and records the fitted attributes.
+"""
+
+import copy
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight
+
+from ._training import LoopConfig, TrainingState, train
+from .optimizers import Optimizer, available_optimizers, get_optimizer
+from .schedules import Schedule, available_schedules, get_schedule
+
+
+class BaseGradientDescent(BaseEstimator):
+    """Parameters and fit driver common to the skgd estimators."""
+
+    _parameter_constraints: dict = {
+        "optimizer": [StrOptions(set(available_optimizers())), Optimizer],
+        "learning_rate": [
+            Interval(Real, 0, None, closed="neither"),
+            StrOptions({"auto"}),
+        ],
+        "schedule": [StrOptions(set(available_schedules())), Schedule],
+        "batch_size": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+            None,
+        ],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+    }
+
+    # -- hooks each estimator implements ---------------------------------------
+
+    def _init_params(self, X, y, random_state, sample_weight=None):
+        """Return a new parameter buffer for a first fit."""
+        raise NotImplementedError
+
+    def _current_params(self):
+        """Return a copy of the fitted parameters as one buffer."""
+        raise NotImplementedError
+
+    def _build_model(self, params, n_features):
+        """Return the :class:`skgd._training.Model` for ``params``."""
+        raise NotImplementedError
+
+    def _set_fitted(self, params):
+        """Set the public fitted attributes from a parameter buffer."""
+        raise NotImplementedError
+
+    def _lipschitz(self, X, sample_weight, batch_size):
+        """Estimate the gradient's Lipschitz constant, or return None."""
+        return None
+
+    def _split_validation(self, X, y, sample_weight, random_state):
+        """Return ``(train, validation)`` triples for early stopping."""
+        raise NotImplementedError
+
+    def _get_schedule(self):
+        return get_schedule(self.schedule)
+
+    # -- shared machinery -------------------------------------------------------
+
+    def _batch_size(self, n_samples):
+        if self.batch_size is None:
+            return n_samples
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        return min(self.batch_size, n_samples)
+
+    def _sample_weight(self, sample_weight, X):
+        if sample_weight is None:
+            return None
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+        )
+        if not sample_weight.sum() > 0:
+            raise ValueError(
+                "sample_weight sums to zero: at least one sample needs a positive "
+                "weight."
+            )
+        return sample_weight
+
+    def _start(self, X, y, sample_weight, random_state):
+        """Create the training state of a first fit."""
+        optimizer = get_optimizer(self.optimizer)
+        optimizer._validate_params()
+        params = self._init_params(X, y, random_state, sample_weight)
+        if self.learning_rate == "auto":
+            batch_size = self._batch_size(X.shape[0])
+            lipschitz = self._lipschitz(X, sample_weight, batch_size)
+            learning_rate = float(optimizer.auto_learning_rate(lipschitz))
+        else:
+            learning_rate = float(self.learning_rate)
+        return params, TrainingState(optimizer, params, learning_rate, random_state)
+
+    def _continue(self):
+        """Copy the training state of a previous fit, and its parameters.
+
+        Training works on copies, so a call that fails leaves the fitted
+        estimator exactly as it was.
+        """
+        state = copy.deepcopy(self._state)
+        if state.average is not None:
+            params = state.params.copy()
+        else:
+            params = self._current_params()
+        return params, state
+
+    def _loop_config(self, n_samples, schedule, early_stopping):
+        batch_size = self._batch_size(n_samples)
+        average = getattr(self, "average", False)
+        return LoopConfig(
+            schedule=schedule,
+            batch_size=batch_size,
+            shuffle=self.shuffle,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            early_stopping=early_stopping,
+            average_start=int(average) if average is not False else 0,
+            total_steps=self.max_iter * -(-n_samples // batch_size),
+            verbose=self.verbose,
+        )
+
+    def _fit_gd(self, X, y, sample_weight, *, partial, init=None):
+        """Train on validated ``X, y``.
+
+        ``partial`` runs a single epoch without the stopping rule; ``init``,
+        if given, sets the starting parameters in place.
+        """
+        sample_weight = self._sample_weight(sample_weight, X)
+        fitted = hasattr(self, "_state")
+        if fitted and (partial or self.warm_start):
+            params, state = self._continue()
+        else:
+            random_state = check_random_state(self.random_state)
+            params, state = self._start(X, y, sample_weight, random_state)
+        if init is not None:
+            init(params)
+        schedule = self._get_schedule()
+        schedule._validate_params()
+        early_stopping = self.early_stopping and not partial
+        data, validation = (X, y, sample_weight), None
+        if early_stopping:
+            data, validation = self._split_validation(
+                X, y, sample_weight, state.random_state
+            )
+        config = self._loop_config(data[0].shape[0], schedule, early_stopping)
+        if not partial:
+            state.reset_monitoring()
+        model = self._build_model(params, X.shape[1])
+        stopped = train(
+            model,
+            state,
+            config,
+            data,
+            validation,
+            max_epochs=1 if partial else self.max_iter,
+            check=not partial,
+        )
+        if early_stopping and state.best_params is not None:
+            params[...] = state.best_params
+        state.params = params
+        self._state = state
+        self._set_fitted(params if state.average is None else state.average)
+        self._set_history(state)
+        if not (partial or stopped or self.tol is None):
+            warnings.warn(
+                f"Maximum number of epochs ({self.max_iter}) reached and the "
+                "optimization hasn't converged yet. Increase max_iter, or tol, "
+                "or the learning_rate.",
+                ConvergenceWarning,
+            )
+        return self
+
+    def _set_history(self, state):
+        self.n_iter_ = state.n_iter
+        self.t_ = state.t
+        self.loss_curve_ = list(state.loss_curve)
+        self.loss_ = state.loss_curve[-1]
+        self.best_loss_ = state.best_loss
+        self.learning_rate_ = state.initial_learning_rate
+        self.optimizer_ = state.optimizer.optimizer
+        if self.early_stopping and state.validation_scores:
+            self.validation_scores_ = list(state.validation_scores)
+            self.best_validation_score_ = state.best_validation_score
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None

@@ -1,0 +1,553 @@
+"""Linear regression trained by gradient descent."""
+
+from functools import partial
+from numbers import Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import RegressorMixin, _fit_context
+from sklearn.metrics import r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._base import BaseGradientDescent
+from ._losses import REGRESSION_LOSSES, Penalty, get_regression_loss
+from ._training import Model
+from .schedules import get_schedule
+
+# Rows used to estimate the largest eigenvalue of the data's second moment.
+_POWER_ITERATION_ROWS = 2000
+_POWER_ITERATIONS = 30
+
+
+class _LinearModel(Model):
+    """``X @ coef + intercept`` with a regression loss and an elastic-net penalty.
+
+    ``params`` stacks the coefficients and, last, the intercept: shape
+    ``(n_features + 1,)`` for one target, ``(n_features + 1, n_targets)`` for
+    several. ``coef`` and ``intercept`` are views of it.
+
+    With an intercept, the model is trained on implicitly centred features:
+    ``(X - offset) @ coef + intercept``, where ``offset`` is the (weighted)
+    mean of the training features. This is the same model with the intercept
+    shifted by ``offset @ coef``, so the optimum is unchanged, but it removes
+    the coupling between the intercept and the coefficients that makes
+    uncentred data (say, features around 100) badly conditioned. Nothing is
+    subtracted from ``X`` itself: the shift costs one dot product per batch,
+    and sparse input stays sparse.
+    """
+
+    def __init__(self, params, n_features, offset, loss, penalty):
+        self.params = params
+        self.grad = np.zeros_like(params)
+        self.n_features = n_features
+        self.offset = offset
+        self.coef = params[:n_features]
+        self.intercept = params[n_features:]
+        self.loss = loss
+        self.penalty = penalty
+
+    def predict(self, X):
+        pred = X @ self.coef
+        if self.offset is not None:
+            pred += self.intercept - self.offset @ self.coef
+        return pred
+
+    def loss_grad(self, X, y, sample_weight, scale):
+        residual = self.predict(X)
+        residual -= y
+        losses, dloss = self.loss.loss_gradient(residual)
+        if sample_weight is not None:
+            weight = sample_weight if dloss.ndim == 1 else sample_weight[:, None]
+            losses = losses * weight
+            dloss = dloss * weight
+        dloss *= scale
+        d = self.n_features
+        self.grad[:d] = X.T @ dloss
+        if self.offset is not None:
+            dloss_sum = dloss.sum(axis=0)
+            self.grad[:d] -= np.multiply.outer(self.offset, dloss_sum)
+            self.grad[d:] = dloss_sum
+        self.penalty.add_gradient(self.coef, self.grad[:d])
+        return scale * float(losses.sum()) + self.penalty.value(self.coef)
+
+    def prox(self, step):
+        self.penalty.prox(self.coef, step)
+
+    def score(self, X, y, sample_weight):
+        return r2_score(y, self.predict(X), sample_weight=sample_weight)
+
+
+def _weighted_mean(X, weight):
+    """The weighted column means of ``X`` (dense or sparse)."""
+    return np.asarray(X.T @ weight).ravel() / weight.sum()
+
+
+def _top_eigenvalue(X, weight, offset):
+    """Largest eigenvalue of the weighted second moment of ``[X - offset, 1]``.
+
+    Power iteration on ``sum_i weight_i z_i z_i^T / n``, with
+    ``z_i = (x_i - offset, 1)`` when ``offset`` is given (an intercept is
+    fitted) and ``z_i = x_i`` otherwise; ``X`` is never centred in memory.
+    """
+    n, d = X.shape
+    v = np.random.RandomState(0).uniform(0.5, 1.5, size=d)
+    v /= np.linalg.norm(v)
+    eigenvalue = 0.0
+    for _ in range(_POWER_ITERATIONS):
+        u = X @ v
+        if offset is not None:
+            u -= offset @ v
+        u *= weight
+        z = X.T @ u
+        if offset is not None:
+            z -= offset * u.sum()
+        z /= n
+        eigenvalue = float(np.linalg.norm(z))
+        if eigenvalue == 0.0:
+            break
+        v = z / eigenvalue
+    # The intercept's direction is decoupled from the centred features; its
+    # eigenvalue is the mean weight, 1.
+    return max(eigenvalue, 1.0) if offset is not None else eigenvalue
+
+
+def _row_norms_squared(X, offset):
+    """Squared norms of the rows of ``X - offset`` (and of the constant 1)."""
+    if sp.issparse(X):
+        norms = np.asarray(X.multiply(X).sum(axis=1)).ravel()
+    else:
+        norms = np.einsum("ij,ij->i", X, X)
+    if offset is not None:
+        norms += offset @ offset + 1.0 - 2.0 * (X @ offset)
+    return norms
+
+
+class GDRegressor(RegressorMixin, BaseGradientDescent):
+    """Linear regression trained by gradient descent with any optimizer.
+
+    Minimises the regularised empirical loss
+
+    .. math::
+
+        \\frac{\\sum_i s_i\\, \\ell(x_i^\\top w + b, y_i)}{\\sum_i s_i}
+        + \\alpha \\left(\\rho \\lVert w \\rVert_1
+        + \\frac{1 - \\rho}{2} \\lVert w \\rVert_2^2\\right)
+
+    with full-batch, mini-batch or stochastic gradient descent, where ``s``
+    are the sample weights and ``rho`` is ``l1_ratio``. The update rule comes
+    from ``optimizer`` and the step size from ``learning_rate`` and
+    ``schedule``. The L1 part of the penalty is applied by a proximal
+    (soft-threshold) step after each update, so irrelevant coefficients
+    become exactly zero.
+
+    Parameters
+    ----------
+    loss : {"squared_error", "huber", "epsilon_insensitive", \
+            "squared_epsilon_insensitive", "absolute_error", "quantile"}, \
+            default="squared_error"
+        The loss on the residual ``r = prediction - y``: ``r**2 / 2``;
+        Huber's (quadratic up to ``epsilon``, linear beyond);
+        ``max(0, |r| - epsilon)``; its square; ``|r|``; or the pinball loss
+        of ``quantile``. The same definitions as ``SGDRegressor``.
+    penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
+        The penalty on ``coef_`` (never on the intercept).
+    alpha : float, default=1e-4
+        Strength of the penalty.
+    l1_ratio : float, default=0.15
+        The share of L1 in the elastic-net penalty (``penalty="elasticnet"``).
+    fit_intercept : bool, default=True
+        Whether to fit an intercept.
+    optimizer : str or Optimizer, default="sgd"
+        The update rule: a name from :func:`skgd.optimizers.available_optimizers`
+        (``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adagrad"``, ``"rmsprop"``,
+        ``"adam"``, ``"amsgrad"``, ``"adamw"``, ``"nadam"``, ``"radam"``,
+        ``"adamax"``, ``"adadelta"``, ``"lion"``) or an
+        :class:`~skgd.optimizers.Optimizer` object, whose hyperparameters can
+        be grid-searched as ``optimizer__<name>``.
+    learning_rate : float or "auto", default="auto"
+        The base step size, scaled over time by ``schedule``. ``"auto"``
+        derives it from the data for the gradient-descent family: ``1 / L``,
+        where ``L`` is the Lipschitz constant of the mini-batch gradient
+        (the "expected smoothness" of Gower et al., 2019, computed from the
+        largest eigenvalue of the data's second moment and the largest
+        squared row norm, the quantity scikit-learn's SAG solver uses). That
+        step can never diverge on the squared loss, whatever the scale of X,
+        so the defaults also work on unscaled data. For other optimizers,
+        ``"auto"`` is the optimizer's ``default_learning_rate``. The resolved
+        value is ``learning_rate_``.
+    schedule : str or Schedule, default="constant"
+        How the learning rate changes with the update count: a name from
+        :func:`skgd.schedules.available_schedules` or a
+        :class:`~skgd.schedules.Schedule` object. ``"optimal"`` uses
+        ``alpha`` and ignores ``learning_rate``, as in ``SGDRegressor``.
+    batch_size : int, "auto" or None, default="auto"
+        Samples per update. ``None`` is full-batch gradient descent, ``1``
+        stochastic gradient descent, and ``"auto"`` is ``min(200, n_samples)``.
+    max_iter : int, default=1000
+        Maximum number of epochs (passes over the training data).
+    tol : float or None, default=1e-3
+        Training stops when the objective (or, with early stopping, the
+        validation score) has not improved by at least ``tol`` for
+        ``n_iter_no_change`` consecutive epochs. ``None`` disables stopping.
+    n_iter_no_change : int, default=5
+        Epochs without improvement before stopping (or, with the
+        ``"adaptive"`` schedule, before the learning rate is divided by 5).
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data, stop on its R² score,
+        and keep the coefficients of the best epoch.
+    validation_fraction : float, default=0.1
+        Share of the training data held out when ``early_stopping`` is on.
+    shuffle : bool, default=True
+        Whether to shuffle the samples before each epoch.
+    average : bool or int, default=False
+        Polyak-Ruppert averaging, as in ``SGDRegressor``: ``True`` makes
+        ``coef_`` the average of the iterates of all updates; an integer ``k``
+        starts averaging once ``k`` samples have been seen.
+    epsilon : float, default=0.1
+        The width of the ``huber``, ``epsilon_insensitive`` and
+        ``squared_epsilon_insensitive`` losses.
+    quantile : float, default=0.5
+        The quantile estimated by ``loss="quantile"``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the shuffling and the validation split.
+    warm_start : bool, default=False
+        Continue from the previous fit's coefficients and optimizer state.
+    verbose : int, default=0
+        Print one line per epoch: loss, validation score, learning rate, time.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+        The weights.
+    intercept_ : ndarray of shape (1,) or (n_targets,)
+        The intercept (zeros when ``fit_intercept=False``).
+    n_iter_ : int
+        Epochs run, summed over ``partial_fit`` and warm-started calls.
+    t_ : int
+        Parameter updates made.
+    loss_curve_ : list of float
+        The training objective (penalty included) of each epoch, averaged
+        over its batches.
+    loss_ : float
+        The last entry of ``loss_curve_``.
+    best_loss_ : float
+        The lowest entry of ``loss_curve_`` in the last ``fit``.
+    validation_scores_ : list of float or None
+        R² on the held-out data after each epoch, with early stopping.
+    best_validation_score_ : float or None
+        The best of ``validation_scores_``.
+    learning_rate_ : float
+        The base learning rate used (``learning_rate`` resolved).
+    optimizer_ : Optimizer
+        The optimizer object used.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names, when X has string column names.
+
+    See Also
+    --------
+    sklearn.linear_model.SGDRegressor : Per-sample SGD with a few schedules.
+    sklearn.linear_model.LinearRegression : The closed-form least squares.
+    skgd.MLPGDClassifier : A neural network trained with the same optimizers.
+
+    References
+    ----------
+    L. Bottou, F. E. Curtis and J. Nocedal, "Optimization Methods for
+    Large-Scale Machine Learning", SIAM Review 60(2), 2018.
+
+    R. M. Gower, N. Loizou, X. Qian, A. Sailanbayev, E. Shulgin and
+    P. Richtárik, "SGD: General Analysis and Improved Rates", ICML 2019.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skgd import GDRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(200, 3))
+    >>> y = X @ [1.5, -2.0, 0.5] + 3.0
+    >>> reg = GDRegressor(optimizer="adam", learning_rate=0.05, penalty=None,
+    ...                   random_state=0).fit(X, y)
+    >>> np.round(reg.coef_, 2), np.round(reg.intercept_, 2)
+    (array([ 1.5, -2. ,  0.5]), array([3.]))
+    >>> round(reg.score(X, y), 4)
+    1.0
+    """
+
+    _parameter_constraints: dict = {
+        **BaseGradientDescent._parameter_constraints,
+        "loss": [StrOptions(set(REGRESSION_LOSSES))],
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "fit_intercept": ["boolean"],
+        "average": [Interval(Real, 0, None, closed="left"), "boolean"],
+        "epsilon": [Interval(Real, 0, None, closed="left")],
+        "quantile": [Interval(Real, 0, 1, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        loss="squared_error",
+        *,
+        penalty="l2",
+        alpha=0.0001,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        optimizer="sgd",
+        learning_rate="auto",
+        schedule="constant",
+        batch_size="auto",
+        max_iter=1000,
+        tol=1e-3,
+        n_iter_no_change=5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        average=False,
+        epsilon=0.1,
+        quantile=0.5,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+    ):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.schedule = schedule
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.average = average
+        self.epsilon = epsilon
+        self.quantile = quantile
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+
+    # -- hooks of BaseGradientDescent ------------------------------------------
+
+    def _init_params(self, X, y, random_state, sample_weight=None):
+        self._offset = None
+        if self.fit_intercept:
+            weight = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+            self._offset = _weighted_mean(X, weight).astype(X.dtype)
+        rows = X.shape[1] + 1
+        shape = (rows,) if y.ndim == 1 else (rows, y.shape[1])
+        return np.zeros(shape, dtype=X.dtype)
+
+    def _pack(self, coef, intercept, dtype):
+        """Return the parameter buffer of the user-facing ``coef, intercept``."""
+        coef = coef if coef.ndim == 1 else coef.T
+        params = np.zeros((coef.shape[0] + 1, *coef.shape[1:]), dtype=dtype)
+        params[:-1] = coef
+        if self.fit_intercept:
+            centred = intercept + self._offset @ coef
+            params[-1] = centred if coef.ndim == 2 else centred[0]
+        return params
+
+    def _current_params(self):
+        return self._pack(self.coef_, self.intercept_, self.coef_.dtype)
+
+    def _check_init(self, coef_init, intercept_init, params):
+        """Overwrite ``params`` with the user's starting values."""
+        coef = params[:-1] if params.ndim == 1 else params[:-1].T
+        intercept = np.zeros(np.size(params[-1]))
+        if self.fit_intercept:
+            intercept = np.atleast_1d(params[-1] - self._offset @ params[:-1])
+        if coef_init is not None:
+            coef_init = np.asarray(coef_init, dtype=params.dtype)
+            if coef_init.shape != coef.shape:
+                raise ValueError(
+                    f"coef_init has shape {coef_init.shape}; expected {coef.shape}."
+                )
+            coef = coef_init
+        if intercept_init is not None:
+            intercept_init = np.asarray(intercept_init, dtype=params.dtype).ravel()
+            if intercept_init.shape != intercept.shape:
+                raise ValueError(
+                    f"intercept_init has shape {intercept_init.shape}; expected "
+                    f"{intercept.shape}."
+                )
+            intercept = intercept_init
+        params[...] = self._pack(coef, intercept, params.dtype)
+
+    def _build_model(self, params, n_features):
+        loss = get_regression_loss(self.loss, self.epsilon, self.quantile)
+        penalty = Penalty(self.penalty, self.alpha, self.l1_ratio)
+        return _LinearModel(params, n_features, self._offset, loss, penalty)
+
+    def _set_fitted(self, params):
+        coef = params[:-1]
+        self.coef_ = coef.copy() if coef.ndim == 1 else coef.T.copy()
+        if self.fit_intercept:
+            self.intercept_ = np.atleast_1d(params[-1] - self._offset @ coef)
+        else:
+            self.intercept_ = np.zeros(np.size(params[-1]), dtype=params.dtype)
+
+    def _lipschitz(self, X, sample_weight, batch_size):
+        n_samples = X.shape[0]
+        weight = (
+            np.ones(n_samples)
+            if sample_weight is None
+            else sample_weight / sample_weight.mean()
+        )
+        rows = np.arange(n_samples)
+        if n_samples > _POWER_ITERATION_ROWS:
+            rows = np.random.RandomState(0).choice(
+                n_samples, _POWER_ITERATION_ROWS, replace=False
+            )
+        offset = None if self._offset is None else self._offset.astype(np.float64)
+        top = _top_eigenvalue(X[rows].astype(np.float64), weight[rows], offset)
+        if batch_size < n_samples:
+            norms = _row_norms_squared(X, offset)
+            largest = float(np.max(weight * norms))
+            b, n = batch_size, n_samples
+            top = (n * (b - 1) * top + (n - b) * largest) / (b * (n - 1))
+        curvature = get_regression_loss(self.loss).curvature
+        l2 = Penalty(self.penalty, self.alpha, self.l1_ratio).l2
+        lipschitz = curvature * top + l2
+        return lipschitz if lipschitz > 0 else None
+
+    def _split_validation(self, X, y, sample_weight, random_state):
+        n_val = int(np.ceil(self.validation_fraction * X.shape[0]))
+        if n_val < 2 or X.shape[0] - n_val < 1:
+            raise ValueError(
+                f"early_stopping needs at least 2 validation samples and 1 "
+                f"training sample, but validation_fraction="
+                f"{self.validation_fraction} of {X.shape[0]} samples gives "
+                f"{n_val}. Use more data, a larger validation_fraction, or "
+                "early_stopping=False."
+            )
+        arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
+        split = train_test_split(
+            *arrays, test_size=n_val, random_state=random_state.randint(2**31 - 1)
+        )
+        train_part, val_part = split[0::2], split[1::2]
+        if sample_weight is None:
+            train_part, val_part = train_part + [None], val_part + [None]
+        return tuple(train_part), tuple(val_part)
+
+    def _get_schedule(self):
+        if self.schedule == "optimal":
+            if self.alpha <= 0:
+                raise ValueError(
+                    'schedule="optimal" needs alpha > 0: its step is '
+                    "1 / (alpha * (t0 + t))."
+                )
+            return get_schedule("optimal").set_params(alpha=self.alpha)
+        return super()._get_schedule()
+
+    # -- public API --------------------------------------------------------------
+
+    def _validate(self, X, y, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=reset,
+            accept_sparse=("csr", "csc"),
+            dtype=[np.float64, np.float32],
+            multi_output=True,
+            y_numeric=True,
+        )
+        if sp.issparse(X) and X.format == "csc":
+            X = X.tocsr()
+        y = np.asarray(y, dtype=X.dtype)
+        if hasattr(self, "coef_") and not reset:
+            n_targets = 1 if self.coef_.ndim == 1 else self.coef_.shape[0]
+            if (y.ndim == 1) != (self.coef_.ndim == 1) or (
+                y.ndim == 2 and y.shape[1] != n_targets
+            ):
+                raise ValueError(
+                    f"y has shape {y.shape}, but the estimator was fitted with "
+                    f"{n_targets} target(s) of shape {self.coef_.shape[:-1]}."
+                )
+        return X, y
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Fit the model by gradient descent.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; float32 data is trained in float32.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Target values.
+        coef_init : ndarray of shape (n_features,) or (n_targets, n_features)
+            The initial coefficients (default: zeros, or the previous fit's
+            with ``warm_start``).
+        intercept_init : ndarray of shape (1,) or (n_targets,)
+            The initial intercept.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples.
+
+        Returns
+        -------
+        self : GDRegressor
+        """
+        warm = self.warm_start and hasattr(self, "_state")
+        X, y = self._validate(X, y, reset=not warm)
+        init = None
+        if coef_init is not None or intercept_init is not None:
+            init = partial(self._check_init, coef_init, intercept_init)
+        return self._fit_gd(X, y, sample_weight, partial=False, init=init)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Run one epoch over ``(X, y)``, continuing the previous training.
+
+        The optimizer state, the update count and the history carry over
+        between calls; ``early_stopping`` and the stopping rule do not apply.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : GDRegressor
+        """
+        X, y = self._validate(X, y, reset=not hasattr(self, "_state"))
+        return self._fit_gd(X, y, sample_weight, partial=True)
+
+    def predict(self, X):
+        """Predict with the fitted linear model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self,
+            X,
+            reset=False,
+            accept_sparse=("csr", "csc"),
+            dtype=[np.float64, np.float32],
+        )
+        pred = X @ (self.coef_ if self.coef_.ndim == 1 else self.coef_.T)
+        return pred + (self.intercept_ if self.coef_.ndim == 2 else self.intercept_[0])
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.target_tags.multi_output = True
+        return tags

@@ -1,0 +1,253 @@
+"""The training loop shared by every skgd estimator.
+
+An estimator describes its model with a small object (see :class:`Model`) and
+hands it to :func:`train`, which runs epochs of (mini-)batch gradient descent:
+it draws batches, asks the model for the objective and its gradient, lets the
+optimizer update the parameters, records the history, and decides when to
+stop. Everything that must survive between ``partial_fit`` calls lives in a
+:class:`TrainingState`.
+"""
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .optimizers import OptimizerState
+
+
+class Model:
+    """What the training loop needs from an estimator's model.
+
+    Attributes
+    ----------
+    params : ndarray
+        All trainable parameters in one buffer, updated in place. Estimators
+        keep their coefficient arrays as views of it, so an optimizer step is a
+        handful of vectorised operations whatever the number of layers.
+    grad : ndarray
+        A buffer of the same shape, filled by :meth:`loss_grad`.
+    """
+
+    params: np.ndarray
+    grad: np.ndarray
+
+    def loss_grad(self, X, y, sample_weight, scale):
+        """Fill ``self.grad`` and return the objective on one batch.
+
+        The objective is ``scale * sum(sample_weight * loss) + penalty``;
+        ``scale`` is ``1 / (batch size * mean sample weight)``, so the batch
+        objective is an unbiased estimate of the full one.
+        """
+        raise NotImplementedError
+
+    def prox(self, step):
+        """Apply a proximal step after each update (for an L1 penalty)."""
+
+    def score(self, X, y, sample_weight):
+        """Return the validation score (higher is better)."""
+        raise NotImplementedError
+
+
+@dataclass
+class LoopConfig:
+    """The estimator's settings that drive the loop."""
+
+    schedule: object
+    batch_size: int
+    shuffle: bool = True
+    tol: float | None = 1e-3
+    n_iter_no_change: int = 5
+    early_stopping: bool = False
+    average_start: int = 0
+    total_steps: int | None = None
+    verbose: int = 0
+
+
+class TrainingState:
+    """Everything about a training run that persists between calls.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The resolved optimizer; its state is created here.
+    params : ndarray
+        The parameter buffer the optimizer will update.
+    learning_rate : float
+        The base learning rate (``"adaptive"`` schedules lower it).
+    random_state : RandomState
+        Source of the batch shuffles.
+    """
+
+    def __init__(self, optimizer, params, learning_rate, random_state):
+        self.optimizer = OptimizerState(optimizer, [params])
+        self.initial_learning_rate = learning_rate
+        self.learning_rate = learning_rate
+        self.random_state = random_state
+        self.t = 0
+        self.n_iter = 0
+        self.samples_seen = 0
+        self.loss_curve = []
+        self.validation_scores = []
+        self.best_loss = np.inf
+        self.best_validation_score = -np.inf
+        self.best_params = None
+        self.no_improvement = 0
+        self.average = None
+        self.n_averaged = 0
+        self.last_rate = learning_rate
+
+    def reset_monitoring(self):
+        """Start convergence monitoring afresh (at each ``fit``)."""
+        self.best_loss = np.inf
+        self.best_validation_score = -np.inf
+        self.best_params = None
+        self.no_improvement = 0
+
+
+class DivergenceError(ValueError):
+    """Raised when training produces a non-finite objective or parameters."""
+
+
+def divergence_message(epoch, learning_rate):
+    return (
+        f"Training diverged in epoch {epoch}: the objective or the parameters "
+        f"became non-finite. The learning rate ({learning_rate:.6g}) is too large "
+        "for this data: use a smaller learning_rate, or scale X (for example "
+        'with StandardScaler), or keep learning_rate="auto".'
+    )
+
+
+def _batches(n_samples, batch_size, random_state):
+    """Yield index arrays (or slices) of the batches of one epoch."""
+    if batch_size >= n_samples:
+        yield slice(None)
+        return
+    if random_state is None:
+        for start in range(0, n_samples, batch_size):
+            yield slice(start, start + batch_size)
+        return
+    order = random_state.permutation(n_samples)
+    for start in range(0, n_samples, batch_size):
+        yield order[start : start + batch_size]
+
+
+def _take(a, index):
+    if a is None or (isinstance(index, slice) and index == slice(None)):
+        return a
+    return a[index]
+
+
+def _update_average(state, params):
+    state.n_averaged += 1
+    if state.average is None:
+        state.average = params.copy()
+    else:
+        state.average += (params - state.average) / state.n_averaged
+
+
+def run_epoch(model, state, config, X, y, sample_weight):
+    """Run one pass over ``(X, y)`` and return the mean objective."""
+    n_samples = X.shape[0]
+    mean_weight = 1.0 if sample_weight is None else float(np.mean(sample_weight))
+    n_batches = -(-n_samples // config.batch_size)
+    steps = np.arange(state.t, state.t + n_batches)
+    rates = np.broadcast_to(
+        config.schedule(steps, state.learning_rate, config.total_steps), steps.shape
+    )
+    shuffle_rng = state.random_state if config.shuffle else None
+    optimizer, params, grad = state.optimizer, model.params, model.grad
+    total = 0.0
+    for i, index in enumerate(_batches(n_samples, config.batch_size, shuffle_rng)):
+        Xb, yb, wb = _take(X, index), _take(y, index), _take(sample_weight, index)
+        size = Xb.shape[0]
+        loss = model.loss_grad(Xb, yb, wb, 1.0 / (size * mean_weight))
+        if not math.isfinite(loss):
+            raise DivergenceError(divergence_message(state.n_iter + 1, rates[i]))
+        lr = float(rates[i])
+        optimizer.step([params], [grad], lr)
+        model.prox(lr)
+        state.t += 1
+        state.samples_seen += size
+        total += loss * size
+        if config.average_start and state.samples_seen >= config.average_start:
+            _update_average(state, params)
+    if not np.isfinite(params).all():
+        raise DivergenceError(divergence_message(state.n_iter + 1, rates[-1]))
+    state.n_iter += 1
+    state.last_rate = float(rates[-1])
+    return total / n_samples
+
+
+def _improved(state, config, loss, val_score, params):
+    """Update the best-so-far records; return whether the epoch improved by tol."""
+    tol = -np.inf if config.tol is None else config.tol
+    if config.early_stopping:
+        improved = val_score >= state.best_validation_score + tol
+        if val_score > state.best_validation_score:
+            state.best_validation_score = val_score
+            state.best_params = params.copy()
+    else:
+        improved = loss <= state.best_loss - tol
+    state.best_loss = min(state.best_loss, loss)
+    return improved
+
+
+def _should_stop(state, config):
+    """Apply the stopping rule; let the schedule react to a plateau first."""
+    if config.tol is None or state.no_improvement < config.n_iter_no_change:
+        return False
+    new_rate = config.schedule.on_plateau(state.learning_rate)
+    if new_rate is None:
+        return True
+    if config.verbose:
+        print(f"Objective plateaued: learning rate set to {new_rate:.6g}")
+    state.learning_rate = new_rate
+    state.no_improvement = 0
+    return False
+
+
+def train(model, state, config, data, validation=None, max_epochs=1, check=True):
+    """Run up to ``max_epochs`` epochs; return True if the stopping rule fired.
+
+    Parameters
+    ----------
+    model : Model
+    state : TrainingState
+    config : LoopConfig
+    data : tuple (X, y, sample_weight)
+    validation : tuple (X, y, sample_weight) or None
+        Held-out data scored after each epoch when early stopping.
+    max_epochs : int
+    check : bool
+        Whether to apply the stopping rule (``partial_fit`` runs one epoch and
+        only records the history).
+    """
+    X, y, sample_weight = data
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for _ in range(max_epochs):
+            start = time.perf_counter()
+            loss = run_epoch(model, state, config, X, y, sample_weight)
+            state.loss_curve.append(loss)
+            val_score = None
+            if config.early_stopping and validation is not None:
+                val_score = model.score(*validation)
+                state.validation_scores.append(val_score)
+            if _improved(state, config, loss, val_score, model.params):
+                state.no_improvement = 0
+            else:
+                state.no_improvement += 1
+            if config.verbose:
+                _report(state, loss, val_score, time.perf_counter() - start)
+            if check and _should_stop(state, config):
+                return True
+    return False
+
+
+def _report(state, loss, val_score, seconds):
+    line = f"Epoch {state.n_iter}: loss={loss:.6g}"
+    if val_score is not None:
+        line += f", validation score={val_score:.6g}"
+    line += f", learning rate={state.last_rate:.6g}, {seconds:.3f} s"
+    print(line)
