@@ -1,0 +1,151 @@
+"""``python -m skgd``: every optimizer on real and synthetic regression data.
+
+Fits :class:`skgd.GDRegressor` with each built-in optimizer, and
+``SGDRegressor`` and ``LinearRegression`` as references, on scikit-learn's
+bundled diabetes data and on a larger synthetic problem; prints a table of
+test R², test MAE, fit time and epochs; and, when matplotlib is installed,
+saves the loss curves of all optimizers in one figure.
+"""
+
+import argparse
+import sys
+import time
+import warnings
+
+import numpy as np
+from sklearn.datasets import load_diabetes, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LinearRegression, SGDRegressor
+from sklearn.metrics import mean_absolute_error, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from . import GDRegressor, __version__
+from .optimizers import available_optimizers
+
+
+def _parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="python -m skgd",
+        description=(
+            "Fit GDRegressor with every built-in optimizer (and SGDRegressor and "
+            "LinearRegression as references) on the diabetes data and on a "
+            "synthetic regression problem; print test R2, test MAE, fit seconds "
+            "and epochs, and plot the loss curves."
+        ),
+    )
+    parser.add_argument(
+        "--n-samples",
+        type=int,
+        default=100_000,
+        help="samples of the synthetic problem (default: 100000)",
+    )
+    parser.add_argument(
+        "--n-features",
+        type=int,
+        default=50,
+        help="features of the synthetic problem (default: 50)",
+    )
+    parser.add_argument(
+        "--plot",
+        default="skgd_loss_curves.png",
+        help="where to save the loss-curve figure (default: skgd_loss_curves.png)",
+    )
+    parser.add_argument(
+        "--no-plot", action="store_true", help="do not draw the loss curves"
+    )
+    parser.add_argument(
+        "--random-state", type=int, default=0, help="seed of data and fits"
+    )
+    return parser.parse_args(argv)
+
+
+def _datasets(args):
+    X, y = load_diabetes(return_X_y=True)
+    yield "diabetes (442 x 10)", X, y
+    X, y = make_regression(
+        n_samples=args.n_samples,
+        n_features=args.n_features,
+        n_informative=args.n_features // 2,
+        noise=10.0,
+        random_state=args.random_state,
+    )
+    yield f"synthetic ({args.n_samples} x {args.n_features})", X, y
+
+
+def _models(seed):
+    for name in available_optimizers():
+        yield name, GDRegressor(optimizer=name, random_state=seed)
+    yield "SGDRegressor", SGDRegressor(random_state=seed)
+    yield "LinearRegression", LinearRegression()
+
+
+def _run(title, X, y, seed):
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, random_state=seed
+    )
+    rows, curves = [], {}
+    for name, model in _models(seed):
+        pipe = make_pipeline(StandardScaler(), model)
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            pipe.fit(X_train, y_train)
+        seconds = time.perf_counter() - start
+        y_pred = pipe.predict(X_test)
+        epochs = getattr(model, "n_iter_", "")
+        rows.append(
+            (
+                name,
+                r2_score(y_test, y_pred),
+                mean_absolute_error(y_test, y_pred),
+                seconds,
+                epochs,
+            )
+        )
+        if hasattr(model, "loss_curve_"):
+            curves[name] = model.loss_curve_
+    print(f"\n{title}")
+    print(f"{'model':<18}{'test R2':>10}{'test MAE':>12}{'fit s':>9}{'epochs':>8}")
+    for name, r2, mae, seconds, epochs in rows:
+        print(f"{name:<18}{r2:>10.4f}{mae:>12.3f}{seconds:>9.3f}{epochs!s:>8}")
+    return curves
+
+
+def _plot(all_curves, path):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("\nmatplotlib is not installed: no plot (pip install 'skgd[plot]').")
+        return
+    fig, axes = plt.subplots(1, len(all_curves), figsize=(6 * len(all_curves), 4.5))
+    for ax, (title, curves) in zip(np.atleast_1d(axes), all_curves.items()):
+        for name, curve in curves.items():
+            ax.plot(np.arange(1, len(curve) + 1), curve, label=name)
+        ax.set(title=title, xlabel="epoch", ylabel="training objective")
+        ax.set_yscale("log")
+        ax.set_xscale("log")
+        ax.legend(fontsize="small", ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    print(f"\nLoss curves saved to {path}")
+
+
+def main(argv=None):
+    args = _parse_args(argv)
+    print(f"skgd {__version__}: GDRegressor with every optimizer, defaults otherwise")
+    all_curves = {}
+    for title, X, y in _datasets(args):
+        all_curves[title] = _run(title, X, y, args.random_state)
+    if not args.no_plot:
+        _plot(all_curves, args.plot)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
