@@ -123,7 +123,8 @@ def _plot(all_curves, path):
         print("\nmatplotlib is not installed: no plot (pip install 'skgd[plot]').")
         return
     fig, axes = plt.subplots(1, len(all_curves), figsize=(6 * len(all_curves), 4.5))
-    for ax, (title, curves) in zip(np.atleast_1d(axes), all_curves.items()):
+    panels = zip(np.atleast_1d(axes), all_curves.items(), strict=True)
+    for ax, (title, curves) in panels:
         for name, curve in curves.items():
             ax.plot(np.arange(1, len(curve) + 1), curve, label=name)
         ax.set(title=title, xlabel="epoch", ylabel="training objective")

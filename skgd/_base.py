@@ -2,7 +2,7 @@
 
 An estimator subclasses :class:`BaseGradientDescent` and supplies its model
 through a few methods (``_init_params``, ``_current_params``, ``_build_model``,
-``_set_fitted``, ``_lipschitz``); :meth:`BaseGradientDescent._fit_gd` then
+``_set_fitted``, ``_step_size_hints``); :meth:`BaseGradientDescent._fit_gd` then
 resolves the optimizer and schedule, splits off validation data, runs the
 shared loop in :mod:`skgd._training`, and records the fitted attributes.
 """
@@ -11,7 +11,6 @@ import copy
 import warnings
 from numbers import Integral, Real
 
-import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -67,9 +66,17 @@ class BaseGradientDescent(BaseEstimator):
         """Set the public fitted attributes from a parameter buffer."""
         raise NotImplementedError
 
-    def _lipschitz(self, X, sample_weight, batch_size):
-        """Estimate the gradient's Lipschitz constant, or return None."""
-        return None
+    def _step_size_hints(self, X, y, sample_weight, batch_size):
+        """What ``learning_rate="auto"`` can know of the problem.
+
+        Returns
+        -------
+        lipschitz : float or None
+            The Lipschitz constant of the mini-batch gradient, if known.
+        scale : float
+            The typical magnitude of the parameters at the solution.
+        """
+        return None, 1.0
 
     def _split_validation(self, X, y, sample_weight, random_state):
         """Return ``(train, validation)`` triples for early stopping."""
@@ -90,15 +97,9 @@ class BaseGradientDescent(BaseEstimator):
     def _sample_weight(self, sample_weight, X):
         if sample_weight is None:
             return None
-        sample_weight = _check_sample_weight(
+        return _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )
-        if not sample_weight.sum() > 0:
-            raise ValueError(
-                "sample_weight sums to zero: at least one sample needs a positive "
-                "weight."
-            )
-        return sample_weight
 
     def _start(self, X, y, sample_weight, random_state):
         """Create the training state of a first fit."""
@@ -107,8 +108,8 @@ class BaseGradientDescent(BaseEstimator):
         params = self._init_params(X, y, random_state, sample_weight)
         if self.learning_rate == "auto":
             batch_size = self._batch_size(X.shape[0])
-            lipschitz = self._lipschitz(X, sample_weight, batch_size)
-            learning_rate = float(optimizer.auto_learning_rate(lipschitz))
+            hints = self._step_size_hints(X, y, sample_weight, batch_size)
+            learning_rate = float(optimizer.auto_learning_rate(*hints))
         else:
             learning_rate = float(self.learning_rate)
         return params, TrainingState(optimizer, params, learning_rate, random_state)
@@ -120,6 +121,13 @@ class BaseGradientDescent(BaseEstimator):
         estimator exactly as it was.
         """
         state = copy.deepcopy(self._state)
+        if self.learning_rate != "auto" and (
+            float(self.learning_rate) != state.initial_learning_rate
+        ):
+            # The user changed the learning rate between calls: use the new one.
+            state.initial_learning_rate = state.learning_rate = float(
+                self.learning_rate
+            )
         if state.average is not None:
             params = state.params.copy()
         else:
@@ -189,6 +197,7 @@ class BaseGradientDescent(BaseEstimator):
                 "optimization hasn't converged yet. Increase max_iter, or tol, "
                 "or the learning_rate.",
                 ConvergenceWarning,
+                stacklevel=3,
             )
         return self
 

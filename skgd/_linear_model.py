@@ -268,9 +268,8 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
     >>> rng = np.random.RandomState(0)
     >>> X = rng.normal(size=(200, 3))
     >>> y = X @ [1.5, -2.0, 0.5] + 3.0
-    >>> reg = GDRegressor(optimizer="adam", learning_rate=0.05, penalty=None,
-    ...                   random_state=0).fit(X, y)
-    >>> np.round(reg.coef_, 2), np.round(reg.intercept_, 2)
+    >>> reg = GDRegressor(penalty=None, random_state=0).fit(X, y)
+    >>> np.round(reg.coef_, 3), np.round(reg.intercept_, 3)
     (array([ 1.5, -2. ,  0.5]), array([3.]))
     >>> round(reg.score(X, y), 4)
     1.0
@@ -338,13 +337,20 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
     # -- hooks of BaseGradientDescent ------------------------------------------
 
     def _init_params(self, X, y, random_state, sample_weight=None):
+        """Zero coefficients; the intercept starts at the mean target.
+
+        With centred features, the mean target is the least-squares intercept
+        whatever the coefficients, so optimizers whose steps have a fixed
+        size (Adam, Lion, ...) need not walk the intercept there from zero.
+        """
+        rows = X.shape[1] + 1
+        params = np.zeros((rows,) if y.ndim == 1 else (rows, y.shape[1]), X.dtype)
         self._offset = None
         if self.fit_intercept:
             weight = np.ones(X.shape[0]) if sample_weight is None else sample_weight
             self._offset = _weighted_mean(X, weight).astype(X.dtype)
-        rows = X.shape[1] + 1
-        shape = (rows,) if y.ndim == 1 else (rows, y.shape[1])
-        return np.zeros(shape, dtype=X.dtype)
+            params[-1] = np.average(y, axis=0, weights=weight)
+        return params
 
     def _pack(self, coef, intercept, dtype):
         """Return the parameter buffer of the user-facing ``coef, intercept``."""
@@ -395,7 +401,17 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
         else:
             self.intercept_ = np.zeros(np.size(params[-1]), dtype=params.dtype)
 
-    def _lipschitz(self, X, sample_weight, batch_size):
+    def _step_size_hints(self, X, y, sample_weight, batch_size):
+        """Lipschitz constant of the mini-batch gradient, and the scale of coef.
+
+        The Lipschitz constant for batches of ``b`` out of ``n`` samples is
+        ``(n (b - 1) L + (n - b) L_max) / (b (n - 1))`` (Gower et al., 2019),
+        where ``L`` is the largest eigenvalue of the (centred, weighted)
+        second moment of X, estimated by power iteration on at most 2,000
+        rows, and ``L_max`` the largest squared row norm; both are multiplied
+        by the loss's curvature, and the L2 penalty is added. The scale of the
+        coefficients is estimated as ``std(y) / sqrt(L)``.
+        """
         n_samples = X.shape[0]
         weight = (
             np.ones(n_samples)
@@ -409,15 +425,17 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
             )
         offset = None if self._offset is None else self._offset.astype(np.float64)
         top = _top_eigenvalue(X[rows].astype(np.float64), weight[rows], offset)
+        y_centred = y - np.average(y, axis=0, weights=weight)
+        y_std = float(np.max(np.sqrt(np.average(y_centred**2, axis=0, weights=weight))))
+        scale = y_std / np.sqrt(top) if top > 0 and y_std > 0 else 1.0
         if batch_size < n_samples:
-            norms = _row_norms_squared(X, offset)
-            largest = float(np.max(weight * norms))
+            largest = float(np.max(weight * _row_norms_squared(X, offset)))
             b, n = batch_size, n_samples
             top = (n * (b - 1) * top + (n - b) * largest) / (b * (n - 1))
         curvature = get_regression_loss(self.loss).curvature
         l2 = Penalty(self.penalty, self.alpha, self.l1_ratio).l2
         lipschitz = curvature * top + l2
-        return lipschitz if lipschitz > 0 else None
+        return (lipschitz if lipschitz > 0 else None), scale
 
     def _split_validation(self, X, y, sample_weight, random_state):
         n_val = int(np.ceil(self.validation_fraction * X.shape[0]))

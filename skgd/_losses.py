@@ -74,7 +74,7 @@ class AbsoluteError:
 
 
 class Quantile:
-    """The pinball loss of ``quantile``: ``q (y - p)`` if ``y >= p`` else ``(1 - q)(p - y)``."""
+    """The pinball loss: ``q (y - p)`` if ``y >= p``, else ``(1 - q)(p - y)``."""
 
     curvature = 1.0
 

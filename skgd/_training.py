@@ -106,16 +106,22 @@ class TrainingState:
         self.no_improvement = 0
 
 
+# An epoch whose objective exceeds the first epoch's by this factor has
+# diverged, even while it is still finite.
+_EXPLOSION = 1e8
+
+
 class DivergenceError(ValueError):
     """Raised when training produces a non-finite objective or parameters."""
 
 
 def divergence_message(epoch, learning_rate):
     return (
-        f"Training diverged in epoch {epoch}: the objective or the parameters "
-        f"became non-finite. The learning rate ({learning_rate:.6g}) is too large "
-        "for this data: use a smaller learning_rate, or scale X (for example "
-        'with StandardScaler), or keep learning_rate="auto".'
+        f"Training diverged in epoch {epoch}: the objective exploded or the "
+        "parameters became non-finite. The learning rate "
+        f"({learning_rate:.6g}) is too large for this data: use a smaller "
+        "learning_rate, or scale X (for example with StandardScaler), or keep "
+        'learning_rate="auto".'
     )
 
 
@@ -173,11 +179,14 @@ def run_epoch(model, state, config, X, y, sample_weight):
         total += loss * size
         if config.average_start and state.samples_seen >= config.average_start:
             _update_average(state, params)
-    if not np.isfinite(params).all():
+    mean_loss = total / n_samples
+    first = state.loss_curve[0] if state.loss_curve else mean_loss
+    exploded = first > 0 and mean_loss > _EXPLOSION * first
+    if exploded or not np.isfinite(params).all():
         raise DivergenceError(divergence_message(state.n_iter + 1, rates[-1]))
     state.n_iter += 1
     state.last_rate = float(rates[-1])
-    return total / n_samples
+    return mean_loss
 
 
 def _improved(state, config, loss, val_score, params):

@@ -1,0 +1,627 @@
+"""Tests of the built-in optimizers and the optimizer interface."""
+
+import copy
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skgd import optimizers
+from skgd.optimizers import (
+    SGD,
+    Adadelta,
+    AdaGrad,
+    Adam,
+    Adamax,
+    AdamW,
+    Lion,
+    NAdam,
+    Optimizer,
+    OptimizerState,
+    RAdam,
+    RMSProp,
+    available_optimizers,
+    get_optimizer,
+)
+
+TORCH_REFERENCE = json.loads(
+    (Path(__file__).parent / "data" / "torch_reference.json").read_text()
+)
+
+# Every built-in name: (class, parameters that differ from the class defaults).
+BUILTINS = {
+    "sgd": (SGD, {}),
+    "momentum": (SGD, {"momentum": 0.9}),
+    "nesterov": (SGD, {"momentum": 0.9, "nesterov": True}),
+    "adagrad": (AdaGrad, {}),
+    "rmsprop": (RMSProp, {}),
+    "adam": (Adam, {}),
+    "amsgrad": (Adam, {"amsgrad": True}),
+    "adamw": (AdamW, {}),
+    "nadam": (NAdam, {}),
+    "radam": (RAdam, {}),
+    "adamax": (Adamax, {}),
+    "adadelta": (Adadelta, {}),
+    "lion": (Lion, {}),
+}
+
+
+def make_problem(seed, shapes=((4,), (3, 2)), n_steps=10):
+    """Initial parameters and a gradient sequence of varying scales.
+
+    Coordinates span scales from 1e-4 to 10, so epsilon matters, and the
+    gradient magnitude changes from step to step, so second-moment averages
+    sometimes decrease (which AMSGrad's running maximum must see).
+    """
+    rng = np.random.default_rng(seed)
+    params = [rng.normal(size=shape) for shape in shapes]
+    scales = [10.0 ** rng.integers(-4, 2, size=shape) for shape in shapes]
+    step_scales = rng.choice([0.05, 0.3, 1.0, 3.0], size=n_steps)
+    grads = [[s * c * rng.normal(size=c.shape) for c in scales] for s in step_scales]
+    return params, grads
+
+
+def run(optimizer, params, grads, lr):
+    """Step ``optimizer`` through ``grads``; return the parameters after each step.
+
+    The gradients are written into the same buffers at every step, as a
+    training loop would, so an optimizer that keeps a reference to a gradient
+    array instead of copying it gives wrong results.
+    """
+    params = [p.copy() for p in params]
+    buffers = [np.empty_like(p) for p in params]
+    state = OptimizerState(optimizer, params)
+    trajectory = []
+    for step_grads in grads:
+        for buffer, grad in zip(buffers, step_grads, strict=True):
+            buffer[...] = grad
+        state.step(params, buffers, lr)
+        trajectory.append([p.copy() for p in params])
+    return trajectory
+
+
+# Reference implementations, written from the published update rules. They
+# update one array, never in place, and write running averages in closed form:
+# an average with decay d of x_1..x_t started at 0 is sum (1 - d) d^(t-i) x_i.
+
+
+def ema(history, decay):
+    t = len(history)
+    return sum((1 - decay) * decay ** (t - i) * x for i, x in enumerate(history, 1))
+
+
+def ref_sgd(theta, grads, lr, momentum=0.0, dampening=0.0, nesterov=False):
+    trajectory, b = [], None
+    for g in grads:
+        if momentum:
+            b = g if b is None else momentum * b + (1 - dampening) * g
+            g = g + momentum * b if nesterov else b
+        theta = theta - lr * g
+        trajectory.append(theta)
+    return trajectory
+
+
+def ref_adagrad(theta, grads, lr, initial_accumulator_value=0.0, epsilon=1e-10):
+    trajectory = []
+    for t, g in enumerate(grads, 1):
+        s = initial_accumulator_value + sum(h**2 for h in grads[:t])
+        theta = theta - lr * g / (np.sqrt(s) + epsilon)
+        trajectory.append(theta)
+    return trajectory
+
+
+def ref_rmsprop(theta, grads, lr, rho=0.99, epsilon=1e-8, momentum=0.0, centered=False):
+    trajectory, b = [], 0.0
+    for t, g in enumerate(grads, 1):
+        v = ema([h**2 for h in grads[:t]], rho)
+        if centered:
+            v = v - ema(grads[:t], rho) ** 2
+        b = momentum * b + g / (np.sqrt(v) + epsilon)
+        theta = theta - lr * b
+        trajectory.append(theta)
+    return trajectory
+
+
+def ref_adam(
+    theta,
+    grads,
+    lr,
+    beta_1=0.9,
+    beta_2=0.999,
+    epsilon=1e-8,
+    amsgrad=False,
+    weight_decay=0.0,
+):
+    trajectory, squares = [], [g**2 for g in grads]
+    for t in range(1, len(grads) + 1):
+        m = ema(grads[:t], beta_1)
+        if amsgrad:
+            v = np.max([ema(squares[:k], beta_2) for k in range(1, t + 1)], axis=0)
+        else:
+            v = ema(squares[:t], beta_2)
+        m_hat, v_hat = m / (1 - beta_1**t), v / (1 - beta_2**t)
+        theta = theta * (1 - lr * weight_decay)  # AdamW; no-op for Adam
+        theta = theta - lr * m_hat / (np.sqrt(v_hat) + epsilon)
+        trajectory.append(theta)
+    return trajectory
+
+
+def ref_nadam(
+    theta, grads, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-8, momentum_decay=0.004
+):
+    def mu(t):
+        return beta_1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))
+
+    trajectory = []
+    for t, g in enumerate(grads, 1):
+        m = ema(grads[:t], beta_1)
+        v = ema([h**2 for h in grads[:t]], beta_2)
+        product = np.prod([mu(i) for i in range(1, t + 1)])
+        m_hat = mu(t + 1) * m / (1 - product * mu(t + 1))
+        m_hat = m_hat + (1 - mu(t)) * g / (1 - product)
+        theta = theta - lr * m_hat / (np.sqrt(v / (1 - beta_2**t)) + epsilon)
+        trajectory.append(theta)
+    return trajectory
+
+
+def ref_radam(theta, grads, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+    rho_inf = 2 / (1 - beta_2) - 1
+    trajectory = []
+    for t in range(1, len(grads) + 1):
+        m_hat = ema(grads[:t], beta_1) / (1 - beta_1**t)
+        v = ema([h**2 for h in grads[:t]], beta_2)
+        rho = rho_inf - 2 * t * beta_2**t / (1 - beta_2**t)
+        if rho > 5:
+            l_t = np.sqrt(1 - beta_2**t) / (np.sqrt(v) + epsilon)
+            r_t = np.sqrt(
+                (rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho)
+            )
+            theta = theta - lr * m_hat * r_t * l_t
+        else:
+            theta = theta - lr * m_hat
+        trajectory.append(theta)
+    return trajectory
+
+
+def ref_adamax(theta, grads, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+    # u_t = max(beta_2 u_{t-1}, |g_t| + eps) from u_0 = 0 unrolls to this maximum.
+    trajectory = []
+    for t in range(1, len(grads) + 1):
+        m = ema(grads[:t], beta_1)
+        u = [
+            beta_2 ** (t - i) * (np.abs(g) + epsilon)
+            for i, g in enumerate(grads[:t], 1)
+        ]
+        u = np.max(u, axis=0)
+        theta = theta - lr * m / ((1 - beta_1**t) * u)
+        trajectory.append(theta)
+    return trajectory
+
+
+def ref_adadelta(theta, grads, lr, rho=0.9, epsilon=1e-6):
+    trajectory, deltas = [], []
+    for t, g in enumerate(grads, 1):
+        v = ema([h**2 for h in grads[:t]], rho)
+        u = ema([d**2 for d in deltas], rho)
+        deltas.append(np.sqrt(u + epsilon) / np.sqrt(v + epsilon) * g)
+        theta = theta - lr * deltas[-1]
+        trajectory.append(theta)
+    return trajectory
+
+
+def ref_lion(theta, grads, lr, beta_1=0.9, beta_2=0.99, weight_decay=0.0):
+    trajectory = []
+    for t, g in enumerate(grads, 1):
+        m = ema(grads[: t - 1], beta_2)
+        c = beta_1 * m + (1 - beta_1) * g
+        theta = theta - lr * (np.sign(c) + weight_decay * theta)
+        trajectory.append(theta)
+    return trajectory
+
+
+REFERENCE_CASES = [
+    (SGD, ref_sgd, {}, 0.05),
+    (SGD, ref_sgd, {"momentum": 0.9}, 0.05),
+    (SGD, ref_sgd, {"momentum": 0.5, "dampening": 0.3}, 0.05),
+    (SGD, ref_sgd, {"momentum": 0.9, "nesterov": True}, 0.05),
+    (AdaGrad, ref_adagrad, {}, 0.05),
+    (AdaGrad, ref_adagrad, {"initial_accumulator_value": 0.1, "epsilon": 1e-3}, 0.05),
+    (RMSProp, ref_rmsprop, {}, 0.01),
+    (RMSProp, ref_rmsprop, {"rho": 0.9, "momentum": 0.5}, 0.01),
+    (RMSProp, ref_rmsprop, {"centered": True, "momentum": 0.9, "epsilon": 1e-3}, 0.01),
+    (Adam, ref_adam, {}, 0.05),
+    (Adam, ref_adam, {"beta_1": 0.5, "beta_2": 0.9, "epsilon": 1e-3}, 0.05),
+    (Adam, ref_adam, {"amsgrad": True, "beta_2": 0.9, "epsilon": 1e-3}, 0.05),
+    (AdamW, ref_adam, {"weight_decay": 0.01}, 0.05),
+    (AdamW, ref_adam, {"weight_decay": 0.5, "amsgrad": True, "beta_2": 0.9}, 0.05),
+    (NAdam, ref_nadam, {}, 0.05),
+    (NAdam, ref_nadam, {"beta_1": 0.8, "momentum_decay": 0.1, "epsilon": 1e-3}, 0.05),
+    (RAdam, ref_radam, {}, 0.05),
+    (RAdam, ref_radam, {"beta_2": 0.9, "epsilon": 1e-3}, 0.05),
+    (Adamax, ref_adamax, {}, 0.05),
+    (Adamax, ref_adamax, {"beta_1": 0.5, "beta_2": 0.9, "epsilon": 1e-2}, 0.05),
+    (Adadelta, ref_adadelta, {}, 1.0),
+    (Adadelta, ref_adadelta, {"rho": 0.5, "epsilon": 1e-3}, 1.0),
+    (Lion, ref_lion, {}, 0.01),
+    (Lion, ref_lion, {"beta_1": 0.5, "beta_2": 0.9, "weight_decay": 0.3}, 0.01),
+    # A short memory makes the sign depend on the order of the two averages.
+    (Lion, ref_lion, {"beta_2": 0.3}, 0.01),
+]
+
+
+@pytest.mark.parametrize(
+    "cls, reference, kwargs, lr",
+    REFERENCE_CASES,
+    ids=[f"{c[0].__name__}-{c[2]}" for c in REFERENCE_CASES],
+)
+def test_matches_published_update_rule(cls, reference, kwargs, lr):
+    params, grads = make_problem(seed=0)
+    trajectory = run(cls(**kwargs), params, grads, lr)
+    for i, theta in enumerate(params):
+        expected = reference(theta, [step[i] for step in grads], lr, **kwargs)
+        for t, (step, want) in enumerate(zip(trajectory, expected, strict=True), 1):
+            assert_allclose(step[i], want, rtol=1e-12, atol=1e-15, err_msg=f"t={t}")
+
+
+def test_reference_problem_exercises_amsgrad_and_rectification():
+    # The checks above only cover AMSGrad's maximum and RAdam's rectified
+    # branch if the gradient sequence reaches them.
+    params, grads = make_problem(seed=0)
+    plain = run(Adam(beta_2=0.9), params, grads, 0.05)[-1]
+    ams = run(Adam(beta_2=0.9, amsgrad=True), params, grads, 0.05)[-1]
+    assert not np.allclose(plain[0], ams[0], rtol=1e-6)
+    rho_inf = 2 / (1 - 0.999) - 1
+    n = len(grads)
+    assert rho_inf - 2 * n * 0.999**n / (1 - 0.999**n) > 5
+
+
+def _optimizer_from_spec(spec):
+    if isinstance(spec, str):
+        return get_optimizer(spec)
+    return getattr(optimizers, spec["class"])(**spec["params"])
+
+
+def _case_id(case):
+    spec = case["optimizer"]
+    return spec if isinstance(spec, str) else f"{spec['class']}-{spec['params']}"
+
+
+@pytest.mark.parametrize("case", TORCH_REFERENCE["cases"], ids=_case_id)
+def test_matches_torch_reference_data(case):
+    params = [np.array(p) for p in TORCH_REFERENCE["params"]]
+    grads = [[np.array(g) for g in step] for step in TORCH_REFERENCE["grads"]]
+    trajectory = run(_optimizer_from_spec(case["optimizer"]), params, grads, case["lr"])
+    assert len(trajectory) == len(case["trajectory"]) >= 8
+    expected = case["trajectory"]
+    for t, (got, want) in enumerate(zip(trajectory, expected, strict=True), 1):
+        for p, want_p in zip(got, want, strict=True):
+            assert_allclose(p, want_p, rtol=1e-10, atol=1e-14, err_msg=f"t={t}")
+
+
+def test_torch_reference_data_covers_every_builtin():
+    specs = [c["optimizer"] for c in TORCH_REFERENCE["cases"]]
+    names = {spec for spec in specs if isinstance(spec, str)}
+    classes = {
+        type(_optimizer_from_spec(c["optimizer"])) for c in TORCH_REFERENCE["cases"]
+    }
+    assert names >= set(available_optimizers()) - {"lion"}
+    assert classes == {cls for cls, _ in BUILTINS.values()} - {Lion}
+
+
+@pytest.mark.parametrize("case", TORCH_REFERENCE["cases"], ids=_case_id)
+def test_matches_torch_live(case):
+    torch = pytest.importorskip("torch")
+    params, grads = make_problem(seed=1, shapes=((5,), (2, 3)), n_steps=20)
+    kwargs = {
+        k: tuple(v) if isinstance(v, list) else v
+        for k, v in case["torch"]["kwargs"].items()
+    }
+    default_dtype = torch.get_default_dtype()
+    # torch keeps scalar state (NAdam's momentum product) in the default dtype.
+    torch.set_default_dtype(torch.float64)
+    try:
+        tensors = [torch.tensor(p, requires_grad=True) for p in params]
+        torch_optimizer = getattr(torch.optim, case["torch"]["class"])(
+            tensors, lr=case["lr"], **kwargs
+        )
+        trajectory = run(
+            _optimizer_from_spec(case["optimizer"]), params, grads, case["lr"]
+        )
+        for step_grads, got in zip(grads, trajectory, strict=True):
+            for tensor, grad in zip(tensors, step_grads, strict=True):
+                tensor.grad = torch.tensor(grad)
+            torch_optimizer.step()
+            for p, tensor in zip(got, tensors, strict=True):
+                assert_allclose(p, tensor.detach().numpy(), rtol=1e-10, atol=1e-14)
+    finally:
+        torch.set_default_dtype(default_dtype)
+
+
+def test_default_learning_rates():
+    expected = {
+        SGD: 0.01,
+        AdaGrad: 0.5,
+        RMSProp: 1e-2,
+        Adam: 1e-2,
+        AdamW: 1e-2,
+        NAdam: 1e-2,
+        RAdam: 0.1,
+        Adamax: 1e-2,
+        Adadelta: 1.0,
+        Lion: 3e-3,
+    }
+    for cls, lr in expected.items():
+        assert cls.default_learning_rate == lr
+        # Only plain gradient descent derives its step from the curvature;
+        # the others scale their default with the parameters' magnitude.
+        if cls is not SGD:
+            assert cls().auto_learning_rate(None, scale=30.0) == pytest.approx(30 * lr)
+        if cls not in (SGD, RAdam):
+            assert cls().auto_learning_rate(4.0) == lr
+            assert cls().auto_learning_rate(4.0, scale=30.0) == pytest.approx(30 * lr)
+
+
+def test_radam_auto_learning_rate_is_capped_by_curvature():
+    # Its first steps are plain momentum steps: never above 1 / L.
+    assert RAdam().auto_learning_rate(4.0, scale=30.0) == 0.25
+    assert RAdam().auto_learning_rate(40.0, scale=0.01) == pytest.approx(1e-3)
+
+
+@pytest.mark.parametrize(
+    "lipschitz, expected",
+    [(4.0, 0.25), (np.float64(0.5), 2.0), (None, 0.01), (0.0, 0.01)]
+    + [(-1.0, 0.01), (np.inf, 0.01), (np.nan, 0.01)],
+)
+def test_sgd_auto_learning_rate(lipschitz, expected):
+    assert SGD().auto_learning_rate(lipschitz) == expected
+    # Momentum keeps the effective step lr / (1 - momentum) at 1 / L.
+    if expected != 0.01:
+        momentum = SGD(momentum=0.9).auto_learning_rate(lipschitz)
+        assert momentum == pytest.approx(0.1 * expected)
+
+
+# Convergence. The learning rate is constant, then decays linearly to zero over
+# the last fifth of the steps so that methods whose steps do not shrink with
+# the gradient (sign-based, RMSProp, Adadelta) settle.
+
+QUADRATIC = {  # name: (learning rate, steps, tolerance on |x - x*|)
+    "sgd": (0.1, 1000, 1e-8),
+    "momentum": (0.03, 1000, 1e-8),
+    "nesterov": (0.03, 1000, 1e-8),
+    "adagrad": (0.3, 1000, 1e-8),
+    "rmsprop": (0.01, 1000, 1e-8),
+    "adam": (0.03, 1000, 1e-8),
+    "amsgrad": (0.03, 1000, 1e-8),
+    "adamw": (0.1, 1000, 1e-3),  # weight decay moves the minimiser slightly
+    "nadam": (0.03, 1000, 1e-8),
+    "radam": (0.03, 1000, 1e-8),
+    "adamax": (0.1, 1000, 1e-8),
+    "adadelta": (1.0, 1000, 1e-8),
+    "lion": (0.003, 1000, 1e-3),
+}
+
+ROSENBROCK = {  # name: (learning rate, steps, tolerance on |x - (1, 1)|)
+    "sgd": (0.002, 10_000, 5e-3),
+    "momentum": (0.003, 2000, 1e-6),
+    "nesterov": (0.001, 5000, 1e-6),
+    "adagrad": (0.5, 10_000, 5e-3),
+    "rmsprop": (0.001, 10_000, 1e-3),
+    "adam": (0.03, 5000, 1e-6),
+    "amsgrad": (0.3, 2000, 1e-6),
+    "adamw": (0.01, 10_000, 1e-2),
+    "nadam": (0.003, 10_000, 1e-4),
+    "radam": (0.003, 10_000, 5e-2),  # its first steps are plain momentum SGD
+    "adamax": (0.03, 5000, 1e-3),
+    "adadelta": (0.05, 10_000, 1e-2),
+    "lion": (0.001, 5000, 1e-3),
+}
+
+
+def minimize(name, grad, x0, lr, n_steps):
+    x = np.array(x0, dtype=float)
+    state = OptimizerState(get_optimizer(name), [x])
+    for t in range(n_steps):
+        state.step([x], [grad(x)], lr * min(1.0, 5 * (n_steps - t) / n_steps))
+    return x
+
+
+def test_convergence_tables_cover_every_builtin():
+    assert set(QUADRATIC) == set(ROSENBROCK) == set(available_optimizers())
+
+
+@pytest.mark.parametrize("name", sorted(QUADRATIC))
+def test_converges_on_quadratic(name):
+    rng = np.random.default_rng(0)
+    q, _ = np.linalg.qr(rng.normal(size=(5, 5)))
+    a = q @ np.diag(np.logspace(0, 1, 5)) @ q.T  # condition number 10
+    b = rng.normal(size=5)
+    x_star = np.linalg.solve(a, b)
+    lr, n_steps, tol = QUADRATIC[name]
+    x = minimize(name, lambda x: a @ x - b, np.zeros(5), lr, n_steps)
+    assert np.linalg.norm(x - x_star) < tol
+
+
+def rosenbrock_grad(x):
+    return np.array(
+        [-2 * (1 - x[0]) - 400 * x[0] * (x[1] - x[0] ** 2), 200 * (x[1] - x[0] ** 2)]
+    )
+
+
+@pytest.mark.parametrize("name", sorted(ROSENBROCK))
+def test_converges_on_rosenbrock(name):
+    lr, n_steps, tol = ROSENBROCK[name]
+    x = minimize(name, rosenbrock_grad, [-1.2, 1.0], lr, n_steps)
+    assert np.linalg.norm(x - 1.0) < tol
+
+
+# get_optimizer and validation
+
+
+@pytest.mark.parametrize("name", sorted(BUILTINS))
+def test_get_optimizer_by_name(name):
+    cls, params = BUILTINS[name]
+    optimizer = get_optimizer(name)
+    assert type(optimizer) is cls
+    assert optimizer.get_params() == cls(**params).get_params()
+    assert get_optimizer(name) is not optimizer
+    clone = get_optimizer(optimizer)
+    assert clone is not optimizer and clone.get_params() == optimizer.get_params()
+    optimizer._validate_params()  # the built-in settings are valid
+
+
+def test_available_optimizers():
+    assert available_optimizers() == sorted(BUILTINS)
+
+
+def test_get_optimizer_unknown_name():
+    with pytest.raises(ValueError, match="Unknown optimizer 'adamm'") as excinfo:
+        get_optimizer("adamm")
+    for name in BUILTINS:
+        assert repr(name) in str(excinfo.value)
+
+
+@pytest.mark.parametrize("bad", [None, 0.1, Adam, ["adam"]])
+def test_get_optimizer_wrong_type(bad):
+    with pytest.raises(TypeError, match="optimizer must be a string"):
+        get_optimizer(bad)
+
+
+def test_get_optimizer_clones_objects():
+    original = AdamW(beta_1=0.8, weight_decay=0.1, amsgrad=True)
+    optimizer = get_optimizer(original)
+    assert optimizer is not original
+    assert type(optimizer) is AdamW
+    assert optimizer.get_params() == original.get_params()
+
+
+@pytest.mark.parametrize(
+    "cls, kwargs",
+    [
+        (Adam, {"beta_1": 1.5}),
+        (Adam, {"beta_2": 1.0}),
+        (Adam, {"epsilon": -1}),
+        (Adam, {"amsgrad": "yes"}),
+        (AdamW, {"weight_decay": -0.1}),
+        (SGD, {"momentum": -0.1}),
+        (SGD, {"dampening": 2.0}),
+        (SGD, {"nesterov": 1.5}),
+        (AdaGrad, {"initial_accumulator_value": -1.0}),
+        (AdaGrad, {"epsilon": "small"}),
+        (RMSProp, {"rho": 2}),
+        (RMSProp, {"momentum": 1.0}),
+        (NAdam, {"momentum_decay": -0.004}),
+        (RAdam, {"beta_1": -0.1}),
+        (Adamax, {"beta_2": 1.5}),
+        (Adadelta, {"rho": 1.1}),
+        (Lion, {"beta_2": 1.0}),
+        (Lion, {"weight_decay": -1.0}),
+    ],
+)
+def test_invalid_hyperparameters(cls, kwargs):
+    optimizer = cls(**kwargs)  # construction never validates
+    with pytest.raises(InvalidParameterError, match=next(iter(kwargs))):
+        optimizer._validate_params()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"nesterov": True}, {"nesterov": True, "momentum": 0.9, "dampening": 0.1}],
+)
+def test_nesterov_needs_momentum_without_dampening(kwargs):
+    optimizer = SGD(**kwargs)
+    with pytest.raises(ValueError, match="Nesterov momentum requires"):
+        optimizer._validate_params()
+
+
+# Behaviour shared by every built-in
+
+
+@pytest.mark.parametrize("name", sorted(BUILTINS))
+def test_stepping_does_not_mutate_the_optimizer(name):
+    optimizer = get_optimizer(name)
+    before = copy.deepcopy(vars(optimizer))
+    params, grads = make_problem(seed=2, n_steps=5)
+    run(optimizer, params, grads, 0.01)
+    assert vars(optimizer) == before
+
+
+@pytest.mark.parametrize("name", sorted(BUILTINS))
+def test_float32_parameters_stay_float32(name):
+    params, grads = make_problem(seed=3, n_steps=5)
+    params32 = [p.astype(np.float32) for p in params]
+    grads32 = [[g.astype(np.float32) for g in step] for step in grads]
+    optimizer = get_optimizer(name)
+    state = OptimizerState(optimizer, params32)
+    for step in grads32:
+        state.step(params32, step, np.float64(0.01))  # a NumPy scalar rate
+    for p, slot in zip(params32, state.slots, strict=True):
+        assert p.dtype == np.float32
+        for buffer in slot.values():
+            assert not isinstance(buffer, np.ndarray) or buffer.dtype == np.float32
+    expected = run(optimizer, params, grads, 0.01)[-1]
+    for p32, p64 in zip(params32, expected, strict=True):
+        assert_allclose(p32, p64, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(BUILTINS))
+def test_parameters_are_updated_independently(name):
+    params, grads = make_problem(seed=4, shapes=((3,), (4, 2)), n_steps=6)
+    together = run(get_optimizer(name), params, grads, 0.01)[-1]
+    for i, p in enumerate(params):
+        alone = run(get_optimizer(name), [p], [[step[i]] for step in grads], 0.01)
+        assert together[i].shape == p.shape
+        assert_array_equal(together[i], alone[-1][0])
+
+
+# User-written optimizers
+
+
+class SignSGD(Optimizer):
+    """Move every parameter by ``lr`` against the sign of its gradient."""
+
+    def update(self, param, grad, state, lr, t):
+        param -= lr * np.sign(grad)
+
+
+class HeavyBall(Optimizer):
+    """Polyak momentum with a zero-initialised velocity."""
+
+    def __init__(self, beta=0.5):
+        self.beta = beta
+
+    def init_state(self, param):
+        return {"velocity": np.zeros_like(param)}
+
+    def update(self, param, grad, state, lr, t):
+        state["velocity"] = self.beta * state["velocity"] - lr * grad
+        param += state["velocity"]
+
+
+def test_user_written_optimizers():
+    w = np.array([1.0, -2.0, 0.5])
+    state = OptimizerState(get_optimizer(SignSGD()), [w])
+    state.step([w], [np.array([3.0, -0.1, 0.0])], 0.25)
+    assert_array_equal(w, [0.75, -1.75, 0.5])
+
+    optimizer = HeavyBall(beta=0.5)
+    clone = get_optimizer(optimizer)
+    assert clone is not optimizer and clone.get_params() == {"beta": 0.5}
+    clone._validate_params()
+    w = np.array([1.0])
+    state = OptimizerState(clone, [w])
+    for _ in range(3):
+        state.step([w], [np.array([1.0])], 0.1)
+    assert state.t == 3
+    assert_allclose(w, [1.0 - 0.1 - 0.15 - 0.175])
+
+
+def test_optimizer_without_update_fails_clearly():
+    class Incomplete(Optimizer):
+        pass
+
+    state = OptimizerState(Incomplete(), [np.zeros(2)])
+    with pytest.raises(NotImplementedError, match="Incomplete must implement"):
+        state.step([np.zeros(2)], [np.ones(2)], 0.1)
