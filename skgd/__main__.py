@@ -125,8 +125,10 @@ def _plot(all_curves, path):
     fig, axes = plt.subplots(1, len(all_curves), figsize=(6 * len(all_curves), 4.5))
     panels = zip(np.atleast_1d(axes), all_curves.items(), strict=True)
     for ax, (title, curves) in panels:
-        for name, curve in curves.items():
-            ax.plot(np.arange(1, len(curve) + 1), curve, label=name)
+        colors = plt.cm.tab20(np.linspace(0, 1, 20))
+        for i, (name, curve) in enumerate(curves.items()):
+            epochs = np.arange(1, len(curve) + 1)
+            ax.plot(epochs, curve, label=name, color=colors[i % 20])
         ax.set(title=title, xlabel="epoch", ylabel="training objective")
         ax.set_yscale("log")
         ax.set_xscale("log")

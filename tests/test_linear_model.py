@@ -480,6 +480,9 @@ def test_user_written_optimizer():
         {"fit_intercept": "yes"},
         {"shuffle": None},
         {"warm_start": 2.5},
+        {"early_stopping": "no"},
+        {"random_state": "seed"},
+        {"verbose": -1},
     ],
 )
 def test_invalid_parameters_raise_at_fit(params, data):
