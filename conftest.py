@@ -7,3 +7,7 @@ import pytest
 @pytest.fixture(autouse=True)
 def _doctest_numpy(doctest_namespace):
     doctest_namespace["np"] = np
+
+
+# Scripts that regenerate reference data need packages the tests do not.
+collect_ignore_glob = ["tests/data/*"]

@@ -17,13 +17,18 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight
 
+from ._callbacks import CallbackSupportMixin, fitted_attributes, start_callbacks
 from ._training import LoopConfig, TrainingState, train
 from .optimizers import Optimizer, available_optimizers, get_optimizer
 from .schedules import Schedule, available_schedules, get_schedule
 
 
-class BaseGradientDescent(BaseEstimator):
-    """Parameters and fit driver common to the skgd estimators."""
+class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
+    """Parameters and fit driver common to the skgd estimators.
+
+    With scikit-learn 1.9 or later, callbacks set with ``set_callbacks`` (for
+    example ``sklearn.callback.ProgressBar``) are told of every epoch.
+    """
 
     _parameter_constraints: dict = {
         "optimizer": [StrOptions(set(available_optimizers())), Optimizer],
@@ -176,14 +181,22 @@ class BaseGradientDescent(BaseEstimator):
         if not partial:
             state.reset_monitoring()
         model = self._build_model(params, X.shape[1])
+        max_epochs = 1 if partial else self.max_iter
+
+        def fitted():
+            current = params if state.average is None else state.average
+            return fitted_attributes(self, type(self)._set_fitted, current.copy())
+
+        callbacks = start_callbacks(self, X, y, sample_weight, max_epochs, fitted)
         stopped = train(
             model,
             state,
             config,
             data,
             validation,
-            max_epochs=1 if partial else self.max_iter,
+            max_epochs=max_epochs,
             check=not partial,
+            callbacks=callbacks,
         )
         if early_stopping and state.best_params is not None:
             params[...] = state.best_params
@@ -191,6 +204,8 @@ class BaseGradientDescent(BaseEstimator):
         self._state = state
         self._set_fitted(params if state.average is None else state.average)
         self._set_history(state)
+        if callbacks is not None:
+            callbacks.end()
         if not (partial or stopped or self.tol is None):
             warnings.warn(
                 f"Maximum number of epochs ({self.max_iter}) reached and the "

@@ -217,7 +217,16 @@ def _should_stop(state, config):
     return False
 
 
-def train(model, state, config, data, validation=None, max_epochs=1, check=True):
+def train(
+    model,
+    state,
+    config,
+    data,
+    validation=None,
+    max_epochs=1,
+    check=True,
+    callbacks=None,
+):
     """Run up to ``max_epochs`` epochs; return True if the stopping rule fired.
 
     Parameters
@@ -232,11 +241,15 @@ def train(model, state, config, data, validation=None, max_epochs=1, check=True)
     check : bool
         Whether to apply the stopping rule (``partial_fit`` runs one epoch and
         only records the history).
+    callbacks : EpochCallbacks or None
+        Told when each epoch begins and ends; a callback may stop training.
     """
     X, y, sample_weight = data
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for _ in range(max_epochs):
             start = time.perf_counter()
+            if callbacks is not None:
+                callbacks.epoch_begin()
             loss = run_epoch(model, state, config, X, y, sample_weight)
             state.loss_curve.append(loss)
             val_score = None
@@ -249,6 +262,8 @@ def train(model, state, config, data, validation=None, max_epochs=1, check=True)
                 state.no_improvement += 1
             if config.verbose:
                 _report(state, loss, val_score, time.perf_counter() - start)
+            if callbacks is not None and callbacks.epoch_end():
+                return True
             if check and _should_stop(state, config):
                 return True
     return False
