@@ -41,10 +41,11 @@ class _LinearModel(Model):
     def __init__(self, params, n_features, offset, loss, penalty):
         self.params = params
         self.grad = np.zeros_like(params)
-        self.n_features = n_features
         self.offset = offset
         self.coef = params[:n_features]
         self.intercept = params[n_features:]
+        self.grad_coef = self.grad[:n_features]
+        self.grad_intercept = self.grad[n_features:]
         self.loss = loss
         self.penalty = penalty
 
@@ -57,20 +58,19 @@ class _LinearModel(Model):
     def loss_grad(self, X, y, sample_weight, scale):
         residual = self.predict(X)
         residual -= y
-        losses, dloss = self.loss.loss_gradient(residual)
-        if sample_weight is not None:
-            weight = sample_weight if dloss.ndim == 1 else sample_weight[:, None]
-            losses = losses * weight
-            dloss = dloss * weight
+        total, dloss = self.loss.total_gradient(residual, sample_weight)
         dloss *= scale
-        d = self.n_features
-        self.grad[:d] = X.T @ dloss
+        grad_coef = self.grad_coef
+        if sp.issparse(X):
+            grad_coef[...] = X.T @ dloss
+        else:
+            np.matmul(X.T, dloss, out=grad_coef)
         if self.offset is not None:
             dloss_sum = dloss.sum(axis=0)
-            self.grad[:d] -= np.multiply.outer(self.offset, dloss_sum)
-            self.grad[d:] = dloss_sum
-        self.penalty.add_gradient(self.coef, self.grad[:d])
-        return scale * float(losses.sum()) + self.penalty.value(self.coef)
+            grad_coef -= np.multiply.outer(self.offset, dloss_sum)
+            self.grad_intercept[...] = dloss_sum
+        self.penalty.add_gradient(self.coef, grad_coef)
+        return scale * total + self.penalty.value(self.coef)
 
     def prox(self, step):
         self.penalty.prox(self.coef, step)

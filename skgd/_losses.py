@@ -10,20 +10,43 @@ same formulas as scikit-learn's ``_sgd_fast`` module.
 import numpy as np
 
 
-class SquaredError:
-    """``r**2 / 2``: ordinary least squares."""
-
+class _Loss:
     #: Upper bound of the second derivative, used to derive safe step sizes.
     curvature = 1.0
 
     def loss_gradient(self, r):
+        """Per-sample losses and their derivatives at residuals ``r``."""
+        raise NotImplementedError
+
+    def total_gradient(self, r, weight=None):
+        """The (weighted) sum of the losses, and the weighted derivatives.
+
+        ``weight`` has one entry per row of ``r``.
+        """
+        losses, grad = self.loss_gradient(r)
+        if weight is not None:
+            weight = weight if r.ndim == 1 else weight[:, None]
+            losses = losses * weight
+            grad = grad * weight
+        return float(losses.sum()), grad
+
+
+class SquaredError(_Loss):
+    """``r**2 / 2``: ordinary least squares."""
+
+    def loss_gradient(self, r):
         return 0.5 * r * r, r
 
+    def total_gradient(self, r, weight=None):
+        # The hot path of least squares: no per-sample loss array.
+        if weight is None:
+            return 0.5 * float(np.vdot(r, r)), r
+        grad = r * (weight if r.ndim == 1 else weight[:, None])
+        return 0.5 * float(np.vdot(grad, r)), grad
 
-class Huber:
+
+class Huber(_Loss):
     """``r**2 / 2`` for ``|r| <= epsilon``, ``epsilon * |r| - epsilon**2 / 2`` else."""
-
-    curvature = 1.0
 
     def __init__(self, epsilon=0.1):
         self.epsilon = epsilon
@@ -37,10 +60,8 @@ class Huber:
         return loss, grad
 
 
-class EpsilonInsensitive:
+class EpsilonInsensitive(_Loss):
     """``max(0, |r| - epsilon)``: the support-vector regression loss."""
-
-    curvature = 1.0
 
     def __init__(self, epsilon=0.1):
         self.epsilon = epsilon
@@ -51,7 +72,7 @@ class EpsilonInsensitive:
         return np.where(outside, excess, 0.0), np.where(outside, np.sign(r), 0.0)
 
 
-class SquaredEpsilonInsensitive:
+class SquaredEpsilonInsensitive(_Loss):
     """``max(0, |r| - epsilon)**2``."""
 
     curvature = 2.0
@@ -64,19 +85,15 @@ class SquaredEpsilonInsensitive:
         return excess * excess, 2.0 * excess * np.sign(r)
 
 
-class AbsoluteError:
+class AbsoluteError(_Loss):
     """``|r|``: least absolute deviations (the median regression)."""
-
-    curvature = 1.0
 
     def loss_gradient(self, r):
         return np.abs(r), np.sign(r)
 
 
-class Quantile:
+class Quantile(_Loss):
     """The pinball loss: ``q (y - p)`` if ``y >= p``, else ``(1 - q)(p - y)``."""
-
-    curvature = 1.0
 
     def __init__(self, quantile=0.5):
         self.quantile = quantile

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from .optimizers import OptimizerState
 
@@ -125,24 +126,42 @@ def divergence_message(epoch, learning_rate):
     )
 
 
-def _batches(n_samples, batch_size, random_state):
-    """Yield index arrays (or slices) of the batches of one epoch."""
+# Shuffled dense rows are gathered this many bytes at a time: one copy call
+# serves many batches, and memory stays far below a copy of X.
+_GATHER_BYTES = 1 << 20
+
+
+def _index(a, index):
+    return None if a is None else a[index]
+
+
+def _batches(X, y, sample_weight, batch_size, random_state):
+    """Yield the ``(X, y, sample_weight)`` batches of one epoch.
+
+    Without shuffling, batches are slices (views of dense X). With shuffling,
+    dense rows are gathered in chunks of many batches; sparse rows are
+    indexed batch by batch.
+    """
+    n_samples = X.shape[0]
     if batch_size >= n_samples:
-        yield slice(None)
+        yield X, y, sample_weight
         return
     if random_state is None:
         for start in range(0, n_samples, batch_size):
-            yield slice(start, start + batch_size)
+            index = slice(start, start + batch_size)
+            yield X[index], y[index], _index(sample_weight, index)
         return
     order = random_state.permutation(n_samples)
-    for start in range(0, n_samples, batch_size):
-        yield order[start : start + batch_size]
-
-
-def _take(a, index):
-    if a is None or (isinstance(index, slice) and index == slice(None)):
-        return a
-    return a[index]
+    chunk = batch_size
+    if not sp.issparse(X):
+        row_bytes = max(X.shape[1] * X.itemsize, 1)
+        chunk = max(1, _GATHER_BYTES // (row_bytes * batch_size)) * batch_size
+    for start in range(0, n_samples, chunk):
+        index = order[start : start + chunk]
+        Xc, yc, wc = X[index], y[index], _index(sample_weight, index)
+        for offset in range(0, len(index), batch_size):
+            part = slice(offset, offset + batch_size)
+            yield Xc[part], yc[part], _index(wc, part)
 
 
 def _update_average(state, params):
@@ -163,22 +182,23 @@ def run_epoch(model, state, config, X, y, sample_weight):
         config.schedule(steps, state.learning_rate, config.total_steps), steps.shape
     )
     shuffle_rng = state.random_state if config.shuffle else None
-    optimizer, params, grad = state.optimizer, model.params, model.grad
+    optimizer, params, grad = state.optimizer, [model.params], [model.grad]
+    loss_grad, prox = model.loss_grad, model.prox
+    batches = _batches(X, y, sample_weight, config.batch_size, shuffle_rng)
     total = 0.0
-    for i, index in enumerate(_batches(n_samples, config.batch_size, shuffle_rng)):
-        Xb, yb, wb = _take(X, index), _take(y, index), _take(sample_weight, index)
+    for lr, (Xb, yb, wb) in zip(rates.tolist(), batches, strict=True):
         size = Xb.shape[0]
-        loss = model.loss_grad(Xb, yb, wb, 1.0 / (size * mean_weight))
+        loss = loss_grad(Xb, yb, wb, 1.0 / (size * mean_weight))
         if not math.isfinite(loss):
-            raise DivergenceError(divergence_message(state.n_iter + 1, rates[i]))
-        lr = float(rates[i])
-        optimizer.step([params], [grad], lr)
-        model.prox(lr)
-        state.t += 1
-        state.samples_seen += size
+            raise DivergenceError(divergence_message(state.n_iter + 1, lr))
+        optimizer.step(params, grad, lr)
+        prox(lr)
         total += loss * size
+        state.samples_seen += size
         if config.average_start and state.samples_seen >= config.average_start:
-            _update_average(state, params)
+            _update_average(state, model.params)
+    state.t += n_batches
+    params = model.params
     mean_loss = total / n_samples
     first = state.loss_curve[0] if state.loss_curve else mean_loss
     exploded = first > 0 and mean_loss > _EXPLOSION * first
