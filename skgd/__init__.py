@@ -6,7 +6,8 @@ usable anywhere scikit-learn estimators are.
 """
 
 from ._linear_model import GDRegressor
+from ._neural_network import MLPGDClassifier
 
 __version__ = "0.1.0"
 
-__all__ = ["GDRegressor", "__version__"]
+__all__ = ["GDRegressor", "MLPGDClassifier", "__version__"]

@@ -154,11 +154,14 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
             verbose=self.verbose,
         )
 
-    def _fit_gd(self, X, y, sample_weight, *, partial, init=None):
+    def _fit_gd(self, X, y, sample_weight, *, partial, init=None, callback_data=None):
         """Train on validated ``X, y``.
 
         ``partial`` runs a single epoch without the stopping rule; ``init``,
-        if given, sets the starting parameters in place.
+        if given, sets the starting parameters in place. ``callback_data``,
+        if given, is the ``(y, sample_weight)`` that callbacks see in place
+        of the training targets (a classifier passes the user's labels, not
+        the indicator matrix it trains on).
         """
         sample_weight = self._sample_weight(sample_weight, X)
         fitted = hasattr(self, "_state")
@@ -187,7 +190,12 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
             current = params if state.average is None else state.average
             return fitted_attributes(self, type(self)._set_fitted, current.copy())
 
-        callbacks = start_callbacks(self, X, y, sample_weight, max_epochs, fitted)
+        callback_y, callback_weight = (
+            (y, sample_weight) if callback_data is None else callback_data
+        )
+        callbacks = start_callbacks(
+            self, X, callback_y, callback_weight, max_epochs, fitted
+        )
         stopped = train(
             model,
             state,

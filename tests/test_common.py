@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skgd import GDRegressor
+from skgd import GDRegressor, MLPGDClassifier
 from skgd.optimizers import available_optimizers
 
 SAMPLE_WEIGHT_CHECKS = (
@@ -18,6 +18,13 @@ def _instances():
             yield GDRegressor(optimizer=name)
     yield GDRegressor(batch_size=None)
     yield GDRegressor(batch_size=16)
+    yield MLPGDClassifier()
+    # Plain SGD needs a larger step than Adam's default to fit the checks'
+    # small problems within max_iter.
+    yield MLPGDClassifier(optimizer="sgd", learning_rate=0.1)
+    yield MLPGDClassifier(optimizer="momentum")
+    yield MLPGDClassifier(optimizer="rmsprop")
+    yield MLPGDClassifier(batch_size=None)
 
 
 def _expected_failed_checks(estimator):

@@ -1,0 +1,653 @@
+"""Multi-layer perceptron classifier trained by gradient descent."""
+
+from itertools import pairwise
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import log_expit
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+
+from ._activations import ACTIVATIONS
+from ._base import BaseGradientDescent
+from ._classification_losses import (
+    OUTPUTS,
+    check_labels,
+    class_weight_of_samples,
+    fit_binarizer,
+)
+from ._training import Model
+
+
+class _Layout:
+    """Where each layer's weights and biases sit in the flat parameter buffer.
+
+    All weight matrices come first, layer after layer, then all bias vectors,
+    so the L2 penalty (on weights only) applies to one contiguous slice.
+    """
+
+    def __init__(self, layer_units):
+        self.shapes = list(pairwise(layer_units))
+        self.n_weights = sum(n_in * n_out for n_in, n_out in self.shapes)
+        self.size = self.n_weights + sum(layer_units[1:])
+
+    def views(self, buffer):
+        """Return the lists of weight matrices and bias vectors, views of ``buffer``."""
+        coefs, intercepts = [], []
+        start, bias_start = 0, self.n_weights
+        for n_in, n_out in self.shapes:
+            coefs.append(buffer[start : start + n_in * n_out].reshape(n_in, n_out))
+            intercepts.append(buffer[bias_start : bias_start + n_out])
+            start += n_in * n_out
+            bias_start += n_out
+        return coefs, intercepts
+
+
+def _dot_into(a, W, out):
+    """Write ``a @ W`` into ``out``; ``a`` may be a sparse matrix."""
+    if sp.issparse(a):
+        out[...] = a @ W
+    else:
+        np.matmul(a, W, out=out)
+
+
+def _forward(X, coefs, intercepts, activation):
+    """Return the pre-activations of the output layer for ``X`` (new arrays)."""
+    forward = ACTIVATIONS[activation][0]
+    a = X
+    for i, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
+        z = a @ W
+        z += b
+        if i < len(coefs) - 1:
+            forward(z)
+        a = z
+    return np.asarray(a)
+
+
+class _MLPModel(Model):
+    """A multi-layer perceptron with a cross-entropy loss and an L2 penalty.
+
+    ``params`` holds every weight and bias (see :class:`_Layout`); the lists
+    ``coefs`` and ``intercepts`` are views of it, and ``coef_grads`` and
+    ``intercept_grads`` views of ``grad``. The activations and errors of a
+    batch are written into buffers allocated once for the largest batch; a
+    smaller batch uses their first rows.
+    """
+
+    def __init__(self, params, layer_units, activation, output, alpha):
+        self.params = params
+        self.grad = np.zeros_like(params)
+        self.layer_units = layer_units
+        layout = _Layout(layer_units)
+        self.coefs, self.intercepts = layout.views(params)
+        self.coef_grads, self.intercept_grads = layout.views(self.grad)
+        self.weights = params[: layout.n_weights]
+        self.weight_grads = self.grad[: layout.n_weights]
+        self.activation = activation
+        self.forward, self.derivative = ACTIVATIONS[activation]
+        self.output = output
+        self.alpha = alpha
+        self.capacity = 0
+
+    def _allocate(self, n_rows):
+        dtype, units = self.params.dtype, self.layer_units[1:]
+        self.activations = [np.empty((n_rows, u), dtype) for u in units]
+        self.deltas = [np.empty((n_rows, u), dtype) for u in units]
+        self.work = [np.empty((n_rows, u), dtype) for u in units[:-1]]
+        self.ones = np.ones(n_rows, dtype)
+        self.penalty_work = np.empty_like(self.weights)
+        self.capacity = n_rows
+        self.views = {}
+
+    def _buffers(self, m):
+        """The first ``m`` rows of every buffer (made once per batch size)."""
+        if m > self.capacity:
+            self._allocate(m)
+        if m not in self.views:
+            self.views[m] = tuple(
+                [buffer[:m] for buffer in buffers]
+                for buffers in (self.activations, self.deltas, self.work, [self.ones])
+            )
+        return self.views[m]
+
+    def loss_grad(self, X, y, sample_weight, scale):
+        activations, deltas, work, (ones,) = self._buffers(X.shape[0])
+        inputs = [X, *activations[:-1]]
+        last = len(self.coefs) - 1
+        for i, (a, W, b, z) in enumerate(
+            zip(inputs, self.coefs, self.intercepts, activations, strict=True)
+        ):
+            _dot_into(a, W, z)
+            z += b
+            if i < last:
+                self.forward(z)
+        weight = scale
+        if sample_weight is not None:
+            weight = (sample_weight * scale)[:, np.newaxis]
+        loss = self.output.loss_gradient(activations[-1], y, weight, out=deltas[-1])
+        # Back-propagation: the error of each layer gives its gradients and,
+        # through its weights and the activation's derivative, the error of
+        # the layer below.
+        for i in range(last, -1, -1):
+            if sp.issparse(inputs[i]):
+                self.coef_grads[i][...] = inputs[i].T @ deltas[i]
+            else:
+                np.matmul(inputs[i].T, deltas[i], out=self.coef_grads[i])
+            np.matmul(ones, deltas[i], out=self.intercept_grads[i])
+            if i > 0:
+                np.matmul(deltas[i], self.coefs[i].T, out=deltas[i - 1])
+                self.derivative(inputs[i], deltas[i - 1], work[i - 1])
+        if self.alpha:
+            # MLPClassifier's penalty, alpha / 2 * ||W||^2 per batch, divided
+            # like the losses by the batch's total sample weight.
+            strength = self.alpha * scale
+            penalty = np.multiply(self.weights, strength, out=self.penalty_work)
+            self.weight_grads += penalty
+            loss += 0.5 * float(penalty @ self.weights)
+        return loss
+
+    def score(self, X, y, sample_weight):
+        z = _forward(X, self.coefs, self.intercepts, self.activation)
+        correct = self.output.correct(z, y)
+        return float(np.average(correct, weights=sample_weight))
+
+
+class _Setup:
+    """What one call to ``fit`` or ``partial_fit`` trains: labels and layers."""
+
+    def __init__(self, binarizer, n_features, hidden_sizes):
+        self.binarizer = binarizer
+        self.multilabel = binarizer.y_type_.startswith("multilabel")
+        binary = binarizer.y_type_ == "binary"
+        n_outputs = 1 if binary else len(binarizer.classes_)
+        self.layer_units = [n_features, *hidden_sizes, n_outputs]
+        multiclass = binarizer.y_type_ == "multiclass"
+        self.out_activation = "softmax" if multiclass else "logistic"
+
+
+class MLPGDClassifier(ClassifierMixin, BaseGradientDescent):
+    """Multi-layer perceptron classifier trained by gradient descent.
+
+    Each hidden layer computes ``a = g(a_prev @ W + b)``; the output layer
+    has one logistic unit for binary targets, one per label for multilabel
+    targets, and a softmax over the classes otherwise. The weights are learned
+    by back-propagating the gradient of the regularised cross-entropy
+
+    .. math::
+
+        \\frac{1}{\\sum_{i \\in B} s_i} \\Big(\\sum_{i \\in B} s_i\\,
+        \\ell(f(x_i), y_i) + \\frac{\\alpha}{2} \\sum_l \\lVert W_l
+        \\rVert_F^2\\Big)
+
+    of each (mini-)batch ``B`` with sample weights ``s`` (``MLPClassifier``'s
+    objective; the denominator is the batch's expected total weight), with
+    the update rule of ``optimizer`` and the step of ``learning_rate`` and
+    ``schedule``.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of int or int, default=(100,)
+        The units of each hidden layer; ``()`` is a logistic regression.
+    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+        The activation ``g`` of the hidden layers.
+    alpha : float, default=1e-4
+        Strength of the L2 penalty on the weights (not the biases), as in
+        ``MLPClassifier``, so grids carry over.
+    optimizer : str or Optimizer, default="adam"
+        The update rule: a name from :func:`skgd.optimizers.available_optimizers`
+        or an :class:`~skgd.optimizers.Optimizer` object, whose
+        hyperparameters can be grid-searched as ``optimizer__<name>``.
+    learning_rate : float or "auto", default=0.001
+        The base step size, scaled over time by ``schedule``, like
+        ``learning_rate_init`` of ``MLPClassifier``. ``"auto"`` gives plain
+        gradient descent its ``default_learning_rate``, and normalising
+        optimizers (Adam, RMSProp, ...) theirs times the root mean square of
+        the initial weights, about 0.001 for Adam. The resolved value is
+        ``learning_rate_``.
+    schedule : str or Schedule, default="constant"
+        How the learning rate changes with the update count: a name from
+        :func:`skgd.schedules.available_schedules` or a ``Schedule``.
+    batch_size : int, "auto" or None, default="auto"
+        Samples per update. ``None`` is full-batch gradient descent and
+        ``"auto"`` is ``min(200, n_samples)``.
+    max_iter : int, default=200
+        Maximum number of epochs (passes over the training data).
+    tol : float or None, default=1e-4
+        Training stops when the objective (or, with early stopping, the
+        validation accuracy) has not improved by at least ``tol`` for
+        ``n_iter_no_change`` consecutive epochs. ``None`` disables stopping.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping (or, with the
+        ``"adaptive"`` schedule, before the learning rate is divided by 5).
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data (stratified unless
+        multilabel), stop on its accuracy, and keep the best epoch's weights.
+    validation_fraction : float, default=0.1
+        Share of the training data held out when ``early_stopping`` is on.
+    shuffle : bool, default=True
+        Whether to shuffle the samples before each epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights, the shuffling and the validation split.
+    warm_start : bool, default=False
+        Continue from the current ``coefs_`` and ``intercepts_`` (also values
+        a user has set) and the previous fit's optimizer state.
+    verbose : int, default=0
+        Print one line per epoch: loss, validation score, learning rate, time.
+    class_weight : dict, "balanced" or None, default=None
+        Class weights multiplying the sample weights: ``{label: weight}``
+        (missing labels weigh 1) or ``"balanced"``, ``n_samples / (n_classes *
+        np.bincount(y))``. Not for multilabel targets; ``partial_fit`` takes
+        only a dict (a chunk's class frequencies are not the data's).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels (for multilabel targets, ``0 .. n_labels - 1``).
+    coefs_ : list of ndarray of shape (n_units_in, n_units_out)
+        The weight matrix of each layer.
+    intercepts_ : list of ndarray of shape (n_units_out,)
+        The bias vector of each layer.
+    n_layers_ : int
+        Number of layers, input and output included.
+    n_outputs_ : int
+        Number of output units.
+    out_activation_ : str
+        ``"logistic"`` or ``"softmax"``.
+    n_iter_ : int
+        Epochs run, summed over ``partial_fit`` and warm-started calls.
+    t_ : int
+        Parameter updates made.
+    loss_curve_ : list of float
+        The training objective (penalty included) of each epoch.
+    loss_ : float
+        The last entry of ``loss_curve_``.
+    best_loss_ : float
+        The lowest entry of ``loss_curve_`` in the last ``fit``.
+    validation_scores_ : list of float or None
+        Accuracy on the held-out data after each epoch, with early stopping.
+    best_validation_score_ : float or None
+        The best of ``validation_scores_``.
+    learning_rate_ : float
+        The base learning rate used (``learning_rate`` resolved).
+    optimizer_ : Optimizer
+        The optimizer object used.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names, when X has string column names.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : The same network, SGD/Adam/L-BFGS.
+    skgd.GDRegressor : A linear model trained with the same optimizers.
+
+    Notes
+    -----
+    All weights and biases are trained in one flat buffer, so an optimizer
+    step is a few vectorised operations whatever the depth. float32 data is
+    trained in float32 throughout; sparse X is never densified.
+
+    References
+    ----------
+    D. E. Rumelhart, G. E. Hinton and R. J. Williams, "Learning
+    representations by back-propagating errors", Nature 323, 1986.
+
+    X. Glorot and Y. Bengio, "Understanding the difficulty of training deep
+    feedforward neural networks", AISTATS 2010.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.model_selection import train_test_split
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skgd import MLPGDClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(
+    ...     X, y, stratify=y, random_state=0)
+    >>> clf = make_pipeline(
+    ...     StandardScaler(),
+    ...     MLPGDClassifier((16,), learning_rate=0.03, random_state=0),
+    ... ).fit(X_train, y_train)
+    >>> clf.predict_proba(X_test[:2]).shape
+    (2, 3)
+    >>> print(round(clf.score(X_test, y_test), 2))
+    1.0
+    """
+
+    _parameter_constraints: dict = {
+        **BaseGradientDescent._parameter_constraints,
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        *,
+        activation="relu",
+        alpha=0.0001,
+        optimizer="adam",
+        learning_rate=0.001,
+        schedule="constant",
+        batch_size="auto",
+        max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        class_weight=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.alpha = alpha
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.schedule = schedule
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.class_weight = class_weight
+
+    # -- hooks of BaseGradientDescent ------------------------------------------
+
+    def _init_params(self, X, y, random_state, sample_weight=None):
+        """Glorot-uniform weights and biases, drawn layer by layer.
+
+        The bound is ``sqrt(6 / (fan_in + fan_out))`` (``sqrt(2 / ...)`` for
+        logistic activations), and the draws come in ``MLPClassifier``'s
+        order, so the same ``random_state`` gives the same initial network.
+        """
+        layout = _Layout(self._setup.layer_units)
+        params = np.empty(layout.size, dtype=X.dtype)
+        bounds = self._glorot_bounds(layout.shapes)
+        for W, b, bound in zip(*layout.views(params), bounds, strict=True):
+            W[...] = random_state.uniform(-bound, bound, W.shape)
+            b[...] = random_state.uniform(-bound, bound, b.shape)
+        return params
+
+    def _current_params(self):
+        """Pack ``coefs_`` and ``intercepts_`` (perhaps set by a user)."""
+        layout = _Layout(self._setup.layer_units)
+        shapes = [np.shape(W) for W in self.coefs_]
+        shapes += [np.shape(b) for b in self.intercepts_]
+        if shapes != layout.shapes + [(n_out,) for _, n_out in layout.shapes]:
+            raise ValueError(
+                f"coefs_ and intercepts_ have shapes {shapes}, but the network "
+                f"for hidden_layer_sizes={self.hidden_layer_sizes!r} and this "
+                f"data has weights of shapes {layout.shapes}. To change the "
+                "network, fit it without warm_start."
+            )
+        params = np.empty(layout.size, dtype=self._state.params.dtype)
+        coefs, intercepts = layout.views(params)
+        current = self.coefs_ + self.intercepts_
+        for target, source in zip(coefs + intercepts, current, strict=True):
+            target[...] = source
+        return params
+
+    def _build_model(self, params, n_features):
+        setup = self._setup
+        output = OUTPUTS[setup.out_activation]
+        return _MLPModel(params, setup.layer_units, self.activation, output, self.alpha)
+
+    def _set_fitted(self, params):
+        setup = self._setup
+        coefs, intercepts = _Layout(setup.layer_units).views(params)
+        self.coefs_ = [W.copy() for W in coefs]
+        self.intercepts_ = [b.copy() for b in intercepts]
+        self._label_binarizer = setup.binarizer
+        self.classes_ = setup.binarizer.classes_
+        self.n_layers_ = len(setup.layer_units)
+        self.n_outputs_ = setup.layer_units[-1]
+        self.out_activation_ = setup.out_activation
+
+    def _step_size_hints(self, X, y, sample_weight, batch_size):
+        """No Lipschitz constant; the weights' scale is that of their init.
+
+        The scale is the root mean square of the Glorot-uniform weights,
+        ``sqrt(sum(n_l bound_l**2 / 3) / sum(n_l))`` over the layers, so
+        normalising optimizers move a weight by a fixed share of its typical
+        size (Adam's default then lands near ``MLPClassifier``'s 0.001).
+        """
+        shapes = _Layout(self._setup.layer_units).shapes
+        sizes = np.array([n_in * n_out for n_in, n_out in shapes], dtype=float)
+        squares = np.square(self._glorot_bounds(shapes)) / 3
+        return None, float(np.sqrt(sizes @ squares / sizes.sum()))
+
+    def _glorot_bounds(self, shapes):
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        return [np.sqrt(factor / (n_in + n_out)) for n_in, n_out in shapes]
+
+    def _split_validation(self, X, y, sample_weight, random_state):
+        n_val = int(np.ceil(self.validation_fraction * X.shape[0]))
+        if n_val < 2 or X.shape[0] - n_val < 1:
+            raise ValueError(
+                f"early_stopping needs at least 2 validation samples and 1 "
+                f"training sample; validation_fraction={self.validation_fraction}"
+                f" of {X.shape[0]} samples gives {n_val}."
+            )
+        stratify = None
+        if not self._setup.multilabel:
+            stratify = y.argmax(axis=1) if y.shape[1] > 1 else y[:, 0]
+        arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
+        split = train_test_split(
+            *arrays,
+            test_size=n_val,
+            random_state=random_state.randint(2**31 - 1),
+            stratify=stratify,
+        )
+        train_part, val_part = split[0::2], split[1::2]
+        if sample_weight is None:
+            train_part, val_part = train_part + [None], val_part + [None]
+        return tuple(train_part), tuple(val_part)
+
+    # -- validation --------------------------------------------------------------
+
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
+        if not all(isinstance(s, Integral) and s > 0 for s in sizes):
+            raise ValueError(
+                "hidden_layer_sizes must hold positive integers, got "
+                f"{self.hidden_layer_sizes!r}."
+            )
+        return [int(s) for s in sizes]
+
+    def _validate(self, X, y, sample_weight, *, reset, partial=False, classes=None):
+        """Return X, indicator targets and sample weights; set up the network."""
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=reset,
+            accept_sparse=("csr", "csc"),
+            dtype=[np.float64, np.float32],
+            multi_output=True,
+        )
+        if sp.issparse(X) and X.format == "csc":
+            X = X.tocsr()
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if reset:
+            binarizer = fit_binarizer(y, classes)
+        else:
+            binarizer = self._label_binarizer
+            X = X.astype(self._state.params.dtype, copy=False)
+        check_labels(y, binarizer, same_classes=not (reset or partial))
+        self._setup = _Setup(binarizer, X.shape[1], self._hidden_sizes())
+        if self.class_weight is not None:
+            if partial and self.class_weight == "balanced":
+                raise ValueError(
+                    'class_weight="balanced" is not supported by partial_fit: a '
+                    "chunk's class frequencies are not the data's. Pass a dict, "
+                    'e.g. from compute_class_weight("balanced", ...) on all data.'
+                )
+            weights = class_weight_of_samples(self.class_weight, binarizer, y)
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+            sample_weight = sample_weight * weights.astype(X.dtype)
+        return X, binarizer.transform(y).astype(X.dtype), sample_weight
+
+    # -- public API --------------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network by gradient descent.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; float32 data is trained in float32.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a binary indicator matrix for multilabel targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples.
+
+        Returns
+        -------
+        self : MLPGDClassifier
+        """
+        warm = self.warm_start and hasattr(self, "_state")
+        callback_data = (y, sample_weight)
+        X, Y, sample_weight = self._validate(X, y, sample_weight, reset=not warm)
+        return self._fit_gd(
+            X, Y, sample_weight, partial=False, callback_data=callback_data
+        )
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Run one epoch over ``(X, y)``, continuing the previous training.
+
+        The optimizer state and the history carry over between calls;
+        ``early_stopping`` and the stopping rule do not apply.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        sample_weight : array-like of shape (n_samples,), default=None
+        classes : array-like of shape (n_classes,), default=None
+            Every class of the stream, required on the first call; ignored
+            for multilabel targets (the labels are the columns of y).
+
+        Returns
+        -------
+        self : MLPGDClassifier
+        """
+        first = not hasattr(self, "_state")
+        if first and classes is None:
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit: a "
+                "chunk of the data need not contain every class."
+            )
+        if not (first or classes is None or self._setup.multilabel):
+            if not np.array_equal(np.unique(classes), self.classes_):
+                raise ValueError(
+                    f"classes={classes!r} differs from the classes of the "
+                    f"previous calls, {self.classes_}."
+                )
+        callback_data = (y, sample_weight)
+        X, Y, sample_weight = self._validate(
+            X, y, sample_weight, reset=first, partial=True, classes=classes
+        )
+        return self._fit_gd(
+            X, Y, sample_weight, partial=True, callback_data=callback_data
+        )
+
+    def _output(self, X):
+        """The pre-activations of the output units for X."""
+        check_is_fitted(self)
+        X = validate_data(
+            self,
+            X,
+            reset=False,
+            accept_sparse=("csr", "csc"),
+            dtype=[np.float64, np.float32],
+        )
+        return _forward(X, self.coefs_, self.intercepts_, self.activation)
+
+    def predict(self, X):
+        """Predict the class of each sample (a label indicator row if multilabel).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
+        """
+        z = self._output(X)
+        if self.out_activation_ == "softmax":
+            return self.classes_.take(z.argmax(axis=1))
+        if self.n_outputs_ == 1:
+            return self.classes_.take((z[:, 0] > 0).astype(np.intp))
+        return (z > 0).astype(self._label_binarizer.classes_.dtype)
+
+    def predict_proba(self, X):
+        """Predict the probability of each class.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Rows sum to 1, except for multilabel targets, where column ``j``
+            is the probability that label ``j`` is present.
+        """
+        z = self._output(X)
+        if self.n_outputs_ == 1:
+            z = np.hstack([-z, z])
+        return OUTPUTS[self.out_activation_].proba(z)
+
+    def predict_log_proba(self, X):
+        """Predict the logarithm of the probability of each class.
+
+        Computed from the network's output directly, so it stays finite
+        where :meth:`predict_proba` rounds to 0.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        z = self._output(X)
+        if self.n_outputs_ == 1:
+            return log_expit(np.hstack([-z, z]))
+        return OUTPUTS[self.out_activation_].log_proba(z)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.classifier_tags.multi_label = True
+        return tags
