@@ -244,7 +244,7 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
         The optimizer object used.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Feature names, when X has string column names.
 
     See Also
