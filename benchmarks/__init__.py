@@ -1,0 +1,1 @@
+"""Benchmarks of skgd against scikit-learn: ``python -m benchmarks.run``."""

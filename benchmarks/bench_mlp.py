@@ -1,0 +1,191 @@
+"""MLPGDClassifier against scikit-learn's MLPClassifier.
+
+The same network, ``hidden_layer_sizes=(128, 64)`` with ReLU, trained by Adam
+(learning rate 0.001) on batches of 200 for exactly 10 epochs (stopping
+disabled in both: ``tol=None`` for skgd; ``tol=0`` and a huge
+``n_iter_no_change`` for scikit-learn), ``random_state=0``, on
+``make_classification(n_samples=100_000, n_features=50, n_informative=30,
+n_classes=5)`` split 75/25, in float64 and in float32. Then both estimators'
+defaults on the bundled digits data (X / 16, 75/25 split).
+"""
+
+import warnings
+
+import numpy as np
+from sklearn.datasets import load_digits, make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier
+
+from skgd import MLPGDClassifier
+
+from ._common import (
+    Report,
+    fmt,
+    fmt_bytes,
+    interleaved,
+    median,
+    peak_memory,
+    ratio,
+    timed,
+)
+
+NAME = "mlp"
+HIDDEN = (128, 64)
+FULL = {"n_samples": 100_000, "epochs": 10, "digits_max_iter": None}
+QUICK = {"n_samples": 2_000, "epochs": 2, "digits_max_iter": 5}
+
+
+def estimators(epochs):
+    """The two same-architecture estimators, as factories."""
+    common = {"hidden_layer_sizes": HIDDEN, "batch_size": 200, "max_iter": epochs}
+    common |= {"alpha": 1e-4, "random_state": 0}
+    return {
+        "MLPGDClassifier": lambda: MLPGDClassifier(
+            optimizer="adam", learning_rate=0.001, tol=None, **common
+        ),
+        "MLPClassifier": lambda: MLPClassifier(
+            solver="adam",
+            learning_rate_init=0.001,
+            tol=0.0,
+            n_iter_no_change=10**6,
+            early_stopping=False,
+            **common,
+        ),
+    }
+
+
+def fit_and_score(make, data):
+    """Time ``fit``; return seconds, test accuracy, epochs and weight dtype."""
+    X_train, X_test, y_train, y_test = data
+    estimator = make()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        seconds, _ = timed(estimator.fit, X_train, y_train)
+    accuracy = float(np.mean(estimator.predict(X_test) == y_test))
+    dtype = estimator.coefs_[0].dtype.name
+    return seconds, accuracy, estimator.n_iter_, dtype
+
+
+def compare(makers, data, repeats):
+    """Interleaved timings; returns ``{name: (seconds, accuracy, epochs, dtype)}``."""
+    results = interleaved(
+        {
+            name: (lambda make=make: fit_and_score(make, data))
+            for name, make in makers.items()
+        },
+        repeats,
+    )
+    return {
+        name: (median(r[0] for r in runs), *runs[0][1:])
+        for name, runs in results.items()
+    }
+
+
+def fit_peak(make, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return peak_memory(make().fit, X, y)
+
+
+def classification_data(n_samples, dtype):
+    X, y = make_classification(
+        n_samples=n_samples,
+        n_features=50,
+        n_informative=30,
+        n_classes=5,
+        random_state=0,
+    )
+    X_train, X_test, y_train, y_test = train_test_split(
+        X.astype(dtype), y, test_size=0.25, random_state=0
+    )
+    return X_train, X_test, y_train, y_test
+
+
+def synthetic_section(report, config, makers, repeats):
+    """Float64 and float32 rows; returns the ratio and accuracy gap per dtype."""
+    rows, outcome = [], {}
+    for dtype in (np.float64, np.float32):
+        data = classification_data(config["n_samples"], dtype)
+        results = compare(makers, data, repeats)
+        skgd, ref = results["MLPGDClassifier"], results["MLPClassifier"]
+        time_ratio, gap = ratio(skgd[0], ref[0]), skgd[1] - ref[1]
+        outcome[np.dtype(dtype).name] = (time_ratio, gap)
+        peaks = {
+            name: fit_peak(make, data[0], data[2])
+            for name, make in estimators(1).items()
+        }
+        for name, (seconds, accuracy, epochs, weights) in results.items():
+            rows.append(
+                [
+                    name,
+                    np.dtype(dtype).name,
+                    weights,
+                    str(epochs),
+                    fmt(seconds),
+                    fmt(accuracy, ".4f"),
+                    fmt(time_ratio if name == "MLPGDClassifier" else 1.0, ".2f"),
+                    fmt(gap if name == "MLPGDClassifier" else 0.0, "+.4f"),
+                    fmt(peaks[name] / data[0].nbytes, ".2f"),
+                    fmt_bytes(peaks[name]),
+                ]
+            )
+    columns = ["Estimator", "X dtype", "weights dtype", "epochs", "fit s"]
+    columns += ["test accuracy", "time × MLPClassifier", "accuracy − MLPClassifier"]
+    report.table(
+        [*columns, "peak / X.nbytes", "peak"],
+        rows,
+        f"## make_classification, {config['n_samples']} samples, "
+        f"hidden_layer_sizes={HIDDEN}, Adam, batch_size=200, "
+        f"{config['epochs']} epochs\n\n"
+        "Peak = tracemalloc peak of a separate one-epoch fit call, on top of the "
+        "data (the training buffers do not grow with the epochs).",
+    )
+    return outcome
+
+
+def digits_section(report, config, repeats):
+    X, y = load_digits(return_X_y=True)
+    data = train_test_split(X / 16.0, y, test_size=0.25, random_state=0)
+    params = {"random_state": 0}
+    if config["digits_max_iter"]:
+        params["max_iter"] = config["digits_max_iter"]
+    makers = {
+        "MLPGDClassifier": lambda: MLPGDClassifier(**params),
+        "MLPClassifier": lambda: MLPClassifier(**params),
+    }
+    results = compare(makers, data, repeats)
+    reference = results["MLPClassifier"][0]
+    rows = [
+        [
+            name,
+            str(epochs),
+            fmt(seconds),
+            fmt(ratio(seconds, reference), ".2f"),
+            fmt(acc, ".4f"),
+        ]
+        for name, (seconds, acc, epochs, _) in results.items()
+    ]
+    settings = ", ".join(f"{k}={v}" for k, v in params.items())
+    report.table(
+        ["Estimator", "epochs", "fit s", "time × MLPClassifier", "test accuracy"],
+        rows,
+        f"## Defaults on digits (X / 16, 75/25 split; {settings})",
+    )
+
+
+def run(mode, out_dir):
+    config = QUICK if mode.quick else FULL
+    report = Report(NAME, "MLPGDClassifier vs MLPClassifier", mode)
+    makers = estimators(config["epochs"])
+    outcome = synthetic_section(report, config, makers, mode.repeats)
+    digits_section(report, config, mode.repeats)
+    for dtype, limit in (("float64", 0.6), ("float32", 0.4)):
+        time_ratio, gap = outcome[dtype]
+        report.target(
+            f"{dtype}: MLPGDClassifier takes ≤ {limit} × MLPClassifier's time "
+            "with test accuracy within 0.005",
+            time_ratio <= limit and abs(gap) <= 0.005,
+            f"{fmt(time_ratio, '.2f')} ×, accuracy difference {gap:+.4f}",
+        )
+    return report
