@@ -8,9 +8,11 @@ shared loop in :mod:`skgd._training`, and records the fitted attributes.
 """
 
 import copy
+import functools
 import warnings
 from numbers import Integral, Real
 
+import joblib
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -19,8 +21,50 @@ from sklearn.utils.validation import _check_sample_weight
 
 from ._callbacks import CallbackSupportMixin, fitted_attributes, start_callbacks
 from ._training import LoopConfig, TrainingState, train
-from .optimizers import Optimizer, available_optimizers, get_optimizer
+from .optimizers import (
+    Optimizer,
+    OptimizerState,
+    available_optimizers,
+    get_optimizer,
+)
 from .schedules import Schedule, available_schedules, get_schedule
+
+
+def training_method(method):
+    """Make ``fit`` or ``partial_fit`` all-or-nothing, and always validated.
+
+    If the call raises, every attribute of the estimator is put back as it
+    was, so a failed call leaves a fitted estimator exactly as it was fitted
+    (coefficients, ``n_features_in_``, optimizer state...). scikit-learn's
+    ``_fit_context`` validates the parameters of ``partial_fit`` on the first
+    call only; a value changed with ``set_params`` after that is validated
+    here.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        saved = dict(vars(self))
+        try:
+            if method.__name__ == "partial_fit" and hasattr(self, "_state"):
+                self._validate_params()
+            return method(self, *args, **kwargs)
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(saved)
+            raise
+
+    return wrapper
+
+
+def _same_hyperparameters(a, b):
+    """Whether two optimizers are of one class with equal hyperparameters."""
+    if type(a) is not type(b):
+        return False
+    params_a, params_b = a.get_params(), b.get_params()
+    try:
+        return bool(params_a == params_b)
+    except ValueError:  # array-valued hyperparameters
+        return joblib.hash(params_a) == joblib.hash(params_b)
 
 
 class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
@@ -52,6 +96,40 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
     }
+
+    def set_params(self, **params):
+        """Set the parameters of this estimator.
+
+        Nested settings of an optimizer or schedule given by name, such as
+        ``set_params(optimizer__beta_2=0.99)`` with ``optimizer="adam"``,
+        first turn the name into its object (``Adam()``), then set the
+        hyperparameter on it.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters, and ``<component>__<parameter>`` settings.
+
+        Returns
+        -------
+        self : estimator instance
+        """
+        for name, resolve in (("optimizer", get_optimizer), ("schedule", get_schedule)):
+            if not any(key.startswith(f"{name}__") for key in params):
+                continue
+            value = params.get(name, getattr(self, name))
+            if isinstance(value, str):
+                try:
+                    value = resolve(value)
+                except ValueError as exc:
+                    raise ValueError(
+                        f"Cannot set the nested parameters of {name}={value!r}: {exc}"
+                    ) from None
+                if name in params:
+                    params[name] = value
+                else:
+                    setattr(self, name, value)
+        return super().set_params(**params)
 
     # -- hooks each estimator implements ---------------------------------------
 
@@ -102,30 +180,42 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
     def _sample_weight(self, sample_weight, X):
         if sample_weight is None:
             return None
-        return _check_sample_weight(
+        sample_weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )
+        if X.shape[0] and not sample_weight.sum() > 0:
+            # scikit-learn checks this itself from version 1.9 on.
+            raise ValueError(
+                "Sample weights must contain at least one non-zero number."
+            )
+        return sample_weight
 
     def _start(self, X, y, sample_weight, random_state):
         """Create the training state of a first fit."""
         optimizer = get_optimizer(self.optimizer)
         optimizer._validate_params()
         params = self._init_params(X, y, random_state, sample_weight)
-        if self.learning_rate == "auto":
-            batch_size = self._batch_size(X.shape[0])
-            hints = self._step_size_hints(X, y, sample_weight, batch_size)
-            learning_rate = float(optimizer.auto_learning_rate(*hints))
-        else:
-            learning_rate = float(self.learning_rate)
+        learning_rate = self._learning_rate(optimizer, X, y, sample_weight)
         return params, TrainingState(optimizer, params, learning_rate, random_state)
 
-    def _continue(self):
+    def _learning_rate(self, optimizer, X, y, sample_weight):
+        """The base learning rate: ``learning_rate``, or derived from the data."""
+        if self.learning_rate != "auto":
+            return float(self.learning_rate)
+        batch_size = self._batch_size(X.shape[0])
+        hints = self._step_size_hints(X, y, sample_weight, batch_size)
+        return float(optimizer.auto_learning_rate(*hints))
+
+    def _continue(self, X, y, sample_weight):
         """Copy the training state of a previous fit, and its parameters.
 
         Training works on copies, so a call that fails leaves the fitted
         estimator exactly as it was.
         """
         state = copy.deepcopy(self._state)
+        optimizer = get_optimizer(self.optimizer)
+        optimizer._validate_params()
+        changed = not _same_hyperparameters(optimizer, state.optimizer.optimizer)
         if self.learning_rate != "auto" and (
             float(self.learning_rate) != state.initial_learning_rate
         ):
@@ -137,6 +227,13 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
             params = state.params.copy()
         else:
             params = self._current_params()
+        if changed:
+            # A new update rule starts from fresh moments and step count, and
+            # an automatic step size is derived again for it.
+            state.optimizer = OptimizerState(optimizer, [params])
+            if self.learning_rate == "auto":
+                rate = self._learning_rate(optimizer, X, y, sample_weight)
+                state.initial_learning_rate = state.learning_rate = rate
         return params, state
 
     def _loop_config(self, n_samples, schedule, early_stopping):
@@ -166,7 +263,7 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         sample_weight = self._sample_weight(sample_weight, X)
         fitted = hasattr(self, "_state")
         if fitted and (partial or self.warm_start):
-            params, state = self._continue()
+            params, state = self._continue(X, y, sample_weight)
         else:
             random_state = check_random_state(self.random_state)
             params, state = self._start(X, y, sample_weight, random_state)

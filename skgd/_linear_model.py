@@ -1,7 +1,7 @@
 """Linear regression trained by gradient descent."""
 
 from functools import partial
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
@@ -11,7 +11,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import BaseGradientDescent
+from ._base import BaseGradientDescent, training_method
 from ._losses import REGRESSION_LOSSES, Penalty, get_regression_loss
 from ._training import Model
 from .schedules import get_schedule
@@ -75,6 +75,10 @@ class _LinearModel(Model):
     def prox(self, step):
         self.penalty.prox(self.coef, step)
 
+    def baseline_loss(self, X, y, sample_weight, scale):
+        # The objective of predicting 0 (all parameters zero).
+        return scale * self.loss.total_gradient(-y, sample_weight)[0]
+
     def score(self, X, y, sample_weight):
         return r2_score(y, self.predict(X), sample_weight=sample_weight)
 
@@ -84,12 +88,19 @@ def _weighted_mean(X, weight):
     return np.asarray(X.T @ weight).ravel() / weight.sum()
 
 
+def _check_finite(values, name):
+    if not np.isfinite(values).all():
+        raise ValueError(
+            f"{name} contains NaN or infinity; pass finite starting values."
+        )
+
+
 def _top_eigenvalue(X, weight, offset):
-    """Largest eigenvalue of the weighted second moment of ``[X - offset, 1]``.
+    """Largest eigenvalue of the weighted second moment of ``X - offset``.
 
     Power iteration on ``sum_i weight_i z_i z_i^T / n``, with
-    ``z_i = (x_i - offset, 1)`` when ``offset`` is given (an intercept is
-    fitted) and ``z_i = x_i`` otherwise; ``X`` is never centred in memory.
+    ``z_i = x_i - offset`` when ``offset`` is given (an intercept is fitted)
+    and ``z_i = x_i`` otherwise; ``X`` is never centred in memory.
     """
     n, d = X.shape
     v = np.random.RandomState(0).uniform(0.5, 1.5, size=d)
@@ -108,20 +119,52 @@ def _top_eigenvalue(X, weight, offset):
         if eigenvalue == 0.0:
             break
         v = z / eigenvalue
-    # The intercept's direction is decoupled from the centred features; its
-    # eigenvalue is the mean weight, 1.
-    return max(eigenvalue, 1.0) if offset is not None else eigenvalue
+    return eigenvalue
 
 
-def _row_norms_squared(X, offset):
-    """Squared norms of the rows of ``X - offset`` (and of the constant 1)."""
-    if sp.issparse(X):
-        norms = np.asarray(X.multiply(X).sum(axis=1)).ravel()
-    else:
-        norms = np.einsum("ij,ij->i", X, X)
-    if offset is not None:
-        norms += offset @ offset + 1.0 - 2.0 * (X @ offset)
+# Rows of X are rescaled this many at a time when their norms are computed.
+_NORM_CHUNK = 4096
+
+
+def _row_norms_squared(X, offset, x_scale):
+    """Squared norms of the rows of ``(X - offset) / x_scale``.
+
+    Without rescaling, the squares of values beyond about 1e154 overflow and
+    those below about 1e-154 underflow. Rows are rescaled a chunk at a time,
+    so X is never copied whole; with ``x_scale=1`` nothing is copied.
+    """
+    n_samples = X.shape[0]
+    chunk = n_samples if x_scale == 1.0 else _NORM_CHUNK
+    centre = None if offset is None else offset / x_scale
+    norms = np.empty(n_samples)
+    for start in range(0, n_samples, chunk):
+        rows = X[start : start + chunk]
+        if x_scale != 1.0:
+            rows = rows.astype(np.float64) / x_scale
+        if sp.issparse(rows):
+            part = np.asarray(rows.multiply(rows).sum(axis=1)).ravel()
+        else:
+            part = np.einsum("ij,ij->i", rows, rows)
+        if centre is not None:
+            part += centre @ centre - 2.0 * np.asarray(rows @ centre).ravel()
+        norms[start : start + chunk] = part
     return norms
+
+
+def _max_abs(X):
+    """The largest absolute value of ``X`` (dense or sparse), without a copy."""
+    values = X.data if sp.issparse(X) else X
+    if values.size == 0:
+        return 0.0
+    return float(max(values.max(), -values.min()))
+
+
+def _too_extreme(what, magnitude):
+    return ValueError(
+        f"{what} has values of magnitude {magnitude:.3g}, too extreme for the "
+        "automatic step size to be computed in floating point. Scale the data "
+        "(for example with StandardScaler), or set learning_rate."
+    )
 
 
 class GDRegressor(RegressorMixin, BaseGradientDescent):
@@ -282,7 +325,7 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
         "alpha": [Interval(Real, 0, None, closed="left")],
         "l1_ratio": [Interval(Real, 0, 1, closed="both")],
         "fit_intercept": ["boolean"],
-        "average": [Interval(Real, 0, None, closed="left"), "boolean"],
+        "average": ["boolean", Interval(Integral, 1, None, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="left")],
         "quantile": [Interval(Real, 0, 1, closed="neither")],
     }
@@ -377,6 +420,7 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
                 raise ValueError(
                     f"coef_init has shape {coef_init.shape}; expected {coef.shape}."
                 )
+            _check_finite(coef_init, "coef_init")
             coef = coef_init
         if intercept_init is not None:
             intercept_init = np.asarray(intercept_init, dtype=params.dtype).ravel()
@@ -385,6 +429,7 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
                     f"intercept_init has shape {intercept_init.shape}; expected "
                     f"{intercept.shape}."
                 )
+            _check_finite(intercept_init, "intercept_init")
             intercept = intercept_init
         params[...] = self._pack(coef, intercept, params.dtype)
 
@@ -423,15 +468,41 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
             rows = np.random.RandomState(0).choice(
                 n_samples, _POWER_ITERATION_ROWS, replace=False
             )
-        offset = None if self._offset is None else self._offset.astype(np.float64)
-        top = _top_eigenvalue(X[rows].astype(np.float64), weight[rows], offset)
-        y_centred = y - np.average(y, axis=0, weights=weight)
-        y_std = float(np.max(np.sqrt(np.average(y_centred**2, axis=0, weights=weight))))
+        # Work on X / x_scale (and y / y_scale) so that squares neither
+        # overflow nor underflow, whatever the magnitude of the data.
+        # The power iteration always runs on the sample scaled to [-1, 1];
+        # squared row norms only need scaling for extreme magnitudes.
+        x_max = _max_abs(X)
+        sample_scale = x_max if x_max > 0 else 1.0
+        offset = None
+        if self._offset is not None:
+            offset = self._offset.astype(np.float64) / sample_scale
+        sample = X[rows].astype(np.float64) / sample_scale
+        eigenvalue = _top_eigenvalue(sample, weight[rows], offset)
+        top = eigenvalue * sample_scale * sample_scale
+        if not np.isfinite(top) or (eigenvalue > 0 and top == 0 and offset is None):
+            raise _too_extreme("X", x_max)
+        # The intercept's direction is decoupled from the centred features;
+        # its eigenvalue and squared "row norm" are the mean weight, 1.
+        intercept = 0.0 if offset is None else 1.0
+        top = max(top, intercept)
+        y_max = _max_abs(y)
+        y_scale = y_max if y_max > 0 else 1.0
+        y_centred = (y - np.average(y, axis=0, weights=weight)) / y_scale
+        y_var = np.average(y_centred**2, axis=0, weights=weight)
+        y_std = float(np.max(np.sqrt(y_var))) * y_scale
         scale = y_std / np.sqrt(top) if top > 0 and y_std > 0 else 1.0
+        if not np.isfinite(scale):
+            raise _too_extreme("y", y_max)
         if batch_size < n_samples:
-            largest = float(np.max(weight * _row_norms_squared(X, offset)))
+            x_scale = 1.0 if 1e-100 < x_max < 1e100 else sample_scale
+            norms = _row_norms_squared(X, self._offset, x_scale)
+            norms = norms * x_scale * x_scale + intercept
+            largest = float(np.max(weight * norms))
             b, n = batch_size, n_samples
             top = (n * (b - 1) * top + (n - b) * largest) / (b * (n - 1))
+            if not np.isfinite(top):
+                raise _too_extreme("X", x_max)
         curvature = get_regression_loss(self.loss).curvature
         l2 = Penalty(self.penalty, self.alpha, self.l1_ratio).l2
         lipschitz = curvature * top + l2
@@ -494,6 +565,7 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
         return X, y
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @training_method
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit the model by gradient descent.
 
@@ -523,6 +595,7 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
         return self._fit_gd(X, y, sample_weight, partial=False, init=init)
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @training_method
     def partial_fit(self, X, y, sample_weight=None):
         """Run one epoch over ``(X, y)``, continuing the previous training.
 

@@ -129,7 +129,11 @@ def get_regression_loss(name, epsilon=0.1, quantile=0.5):
         return SquaredEpsilonInsensitive(epsilon)
     if name == "absolute_error":
         return AbsoluteError()
-    return Quantile(quantile)
+    if name == "quantile":
+        return Quantile(quantile)
+    raise ValueError(
+        f"Unknown loss {name!r}; use one of {', '.join(REGRESSION_LOSSES)}."
+    )
 
 
 class Penalty:

@@ -18,7 +18,7 @@ from sklearn.utils.validation import (
 )
 
 from ._activations import ACTIVATIONS
-from ._base import BaseGradientDescent
+from ._base import BaseGradientDescent, training_method
 from ._classification_losses import (
     OUTPUTS,
     check_labels,
@@ -516,6 +516,7 @@ class MLPGDClassifier(ClassifierMixin, BaseGradientDescent):
     # -- public API --------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @training_method
     def fit(self, X, y, sample_weight=None):
         """Fit the network by gradient descent.
 
@@ -540,6 +541,7 @@ class MLPGDClassifier(ClassifierMixin, BaseGradientDescent):
         )
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @training_method
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Run one epoch over ``(X, y)``, continuing the previous training.
 

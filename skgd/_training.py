@@ -50,6 +50,16 @@ class Model:
         """Return the validation score (higher is better)."""
         raise NotImplementedError
 
+    def baseline_loss(self, X, y, sample_weight, scale):
+        """The objective of a trivial model on one batch (0 if none is meaningful).
+
+        Divergence is judged relative to the larger of this and the first
+        batch's objective, so that a model whose starting point already fits
+        the data (a first objective of 0 up to rounding) is not thought to
+        explode when its objective moves away from 0.
+        """
+        return 0.0
+
 
 @dataclass
 class LoopConfig:
@@ -98,6 +108,9 @@ class TrainingState:
         self.average = None
         self.n_averaged = 0
         self.last_rate = learning_rate
+        # The objective that an exploding one is measured against: set on the
+        # first batch ever trained on (see ``run_epoch``).
+        self.reference_loss = None
 
     def reset_monitoring(self):
         """Start convergence monitoring afresh (at each ``fit``)."""
@@ -107,9 +120,21 @@ class TrainingState:
         self.no_improvement = 0
 
 
-# An epoch whose objective exceeds the first epoch's by this factor has
-# diverged, even while it is still finite.
+# A batch whose objective exceeds the reference objective (see
+# TrainingState.reference_loss) by this factor has diverged, even while it is
+# still finite.
 _EXPLOSION = 1e8
+
+
+# See TrainingState.reference_loss and Model.baseline_loss.
+_BASELINE_FRACTION = 1e-4
+
+_OVERFLOW_AT_START = (
+    "The training objective is not finite at the starting point, before any "
+    "update: the values of X or y are too large in magnitude for it to be "
+    "computed in floating point. Bring them to a moderate scale first (for "
+    "example with StandardScaler, and by dividing y by a constant)."
+)
 
 
 class DivergenceError(ValueError):
@@ -172,8 +197,23 @@ def _update_average(state, params):
         state.average += (params - state.average) / state.n_averaged
 
 
-def run_epoch(model, state, config, X, y, sample_weight):
-    """Run one pass over ``(X, y)`` and return the mean objective."""
+def _diverged(state, loss):
+    """Whether a batch's objective is non-finite or has exploded."""
+    if not math.isfinite(loss):
+        return True
+    reference = state.reference_loss
+    return reference > 0 and loss > _EXPLOSION * reference
+
+
+def run_epoch(model, state, config, X, y, sample_weight, final=False):
+    """Run one pass over ``(X, y)`` and return the mean objective.
+
+    Each batch's objective (before its update) is checked for divergence. The
+    objective after the last update is only seen by the next epoch, so with
+    ``final`` (the last epoch of a call) the last batch is evaluated once
+    more: a step that explodes in a call's last update, such as the only
+    update of a one-batch ``partial_fit``, is caught too.
+    """
     n_samples = X.shape[0]
     mean_weight = 1.0 if sample_weight is None else float(np.mean(sample_weight))
     n_batches = -(-n_samples // config.batch_size)
@@ -186,10 +226,21 @@ def run_epoch(model, state, config, X, y, sample_weight):
     loss_grad, prox = model.loss_grad, model.prox
     batches = _batches(X, y, sample_weight, config.batch_size, shuffle_rng)
     total = 0.0
-    for lr, (Xb, yb, wb) in zip(rates.tolist(), batches, strict=True):
+    batch = None
+    for lr, batch in zip(rates.tolist(), batches, strict=True):
+        Xb, yb, wb = batch
         size = Xb.shape[0]
-        loss = loss_grad(Xb, yb, wb, 1.0 / (size * mean_weight))
-        if not math.isfinite(loss):
+        scale = 1.0 / (size * mean_weight)
+        loss = loss_grad(Xb, yb, wb, scale)
+        if state.reference_loss is None:
+            if not math.isfinite(loss):
+                raise ValueError(_OVERFLOW_AT_START)
+            # A first objective that is 0 up to rounding (the starting point
+            # fits the data) is measured against a fraction of the trivial
+            # model's instead.
+            baseline = model.baseline_loss(Xb, yb, wb, scale)
+            state.reference_loss = max(loss, _BASELINE_FRACTION * baseline)
+        if _diverged(state, loss):
             raise DivergenceError(divergence_message(state.n_iter + 1, lr))
         optimizer.step(params, grad, lr)
         prox(lr)
@@ -198,12 +249,15 @@ def run_epoch(model, state, config, X, y, sample_weight):
         if config.average_start and state.samples_seen >= config.average_start:
             _update_average(state, model.params)
     state.t += n_batches
-    params = model.params
-    mean_loss = total / n_samples
-    first = state.loss_curve[0] if state.loss_curve else mean_loss
-    exploded = first > 0 and mean_loss > _EXPLOSION * first
-    if exploded or not np.isfinite(params).all():
+    exploded = not np.isfinite(model.params).all()
+    if final and not exploded:
+        Xb, yb, wb = batch
+        exploded = _diverged(
+            state, loss_grad(Xb, yb, wb, 1.0 / (Xb.shape[0] * mean_weight))
+        )
+    if exploded:
         raise DivergenceError(divergence_message(state.n_iter + 1, rates[-1]))
+    mean_loss = total / n_samples
     state.n_iter += 1
     state.last_rate = float(rates[-1])
     return mean_loss
@@ -266,11 +320,12 @@ def train(
     """
     X, y, sample_weight = data
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for _ in range(max_epochs):
+        for epoch in range(max_epochs):
             start = time.perf_counter()
             if callbacks is not None:
                 callbacks.epoch_begin()
-            loss = run_epoch(model, state, config, X, y, sample_weight)
+            final = epoch == max_epochs - 1
+            loss = run_epoch(model, state, config, X, y, sample_weight, final)
             state.loss_curve.append(loss)
             val_score = None
             if config.early_stopping and validation is not None:

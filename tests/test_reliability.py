@@ -481,12 +481,6 @@ def test_invalid_parameter_raises_in_a_warm_started_fit(kind):
         est.fit(X, y)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="partial_fit on a fitted estimator skips parameter validation "
-    "(sklearn's _fit_context does so for partial_fit), so a value set with "
-    "set_params is used unchecked",
-)
 @pytest.mark.parametrize("kind", ESTIMATORS)
 def test_invalid_parameter_raises_in_partial_fit_of_a_fitted_estimator(kind):
     X, y = _data(kind)
@@ -517,11 +511,6 @@ def test_unknown_and_nested_parameter_names():
         GDRegressor(optimizer=Adam()).set_params(optimizer__beta_3=0.5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="set_params(optimizer__...) on an optimizer given by name raises "
-    "AttributeError: 'str' object has no attribute 'set_params'",
-)
 def test_nested_parameter_of_an_optimizer_given_by_name():
     est = GDRegressor(optimizer="adam")
     try:
@@ -532,11 +521,6 @@ def test_nested_parameter_of_an_optimizer_given_by_name():
         assert est.get_params()["optimizer__beta_2"] == 0.99
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="average accepts any real number and truncates it: average=0.5 "
-    "silently disables averaging",
-)
 def test_average_must_be_a_bool_or_an_integer():
     X, y = _data("regressor")
     with pytest.raises(InvalidParameterError, match="'average' parameter"):
@@ -591,21 +575,11 @@ def test_class_weight_is_refused_for_multilabel_targets():
             [np.nan, 0, 0, 0],
             None,
             "coef_init",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="coef_init is not checked for NaN: training "
-                "starts from it and reports a divergence",
-            ),
         ),
         pytest.param(
             None,
             [np.inf],
             "intercept_init",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="intercept_init is not checked for infinity: training "
-                "starts from it and reports a divergence",
-            ),
         ),
     ],
     ids=["coef-shape", "intercept-shape", "strings", "complex", "nan", "inf"],
@@ -693,11 +667,6 @@ def test_optimal_schedule_needs_a_penalty():
         GDRegressor(schedule="optimal", alpha=0.0).partial_fit(X, y)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="partial_fit and warm-started fit reuse the optimizer of the first "
-    "fit and never look at (or validate) a new `optimizer` parameter",
-)
 @pytest.mark.parametrize("kind", ESTIMATORS)
 @pytest.mark.parametrize("method", ["partial_fit", "warm fit"])
 def test_invalid_optimizer_set_after_fitting_raises(kind, method):
@@ -841,29 +810,14 @@ def test_failed_call_keeps_the_fitted_state(kind, method, params, build, match):
     _assert_same(_public(est), _public(twin))
 
 
-_OFFSET_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="a fit that fails after GDRegressor._init_params has already "
-    "replaced self._offset (and validate_data has reset n_features_in_)",
-)
-_N_FEATURES_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="validate_data(reset=True) sets n_features_in_ before training "
-    "fails, so predict then rejects the data the model was fitted on",
-)
-
-
 @pytest.mark.parametrize(
     "kind, shifted",
     [
-        pytest.param(
-            "regressor", "shifted", id="GDRegressor-shifted", marks=_OFFSET_BUG
-        ),
+        pytest.param("regressor", "shifted", id="GDRegressor-shifted"),
         pytest.param(
             "regressor",
             "fewer-features",
             id="GDRegressor-features",
-            marks=_N_FEATURES_BUG,
         ),
         pytest.param(
             "classifier",
@@ -874,7 +828,6 @@ _N_FEATURES_BUG = pytest.mark.xfail(
             "classifier",
             "fewer-features",
             id="MLPGDClassifier-features",
-            marks=_N_FEATURES_BUG,
         ),
     ],
 )
@@ -919,12 +872,6 @@ def test_far_too_large_learning_rate_raises_naming_epoch_and_remedy(kind):
     assert not hasattr(est, "coef_") and not hasattr(est, "coefs_")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run_epoch only compares the epoch's loss with the first epoch's, "
-    "so an explosion within the first epoch (or the single step of a "
-    "one-batch partial_fit) goes unnoticed unless it reaches inf",
-)
 @pytest.mark.parametrize("batch_size", [None, 20], ids=["one-batch", "ten-batches"])
 @pytest.mark.parametrize("method", ["partial_fit", "fit-one-epoch"])
 def test_divergence_in_the_first_epoch_is_detected(batch_size, method):
@@ -938,13 +885,6 @@ def test_divergence_in_the_first_epoch_is_detected(batch_size, method):
             _train(est, "fit" if method == "fit-one-epoch" else "partial_fit", X, y)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run_epoch's explosion test is relative to the first epoch's loss, "
-    "which is a rounding error (~1e-17) when the initial intercept already "
-    "fits a constant target; the first full step of a non-smooth loss then "
-    "looks like an explosion",
-)
 @pytest.mark.parametrize("loss", ["absolute_error", "quantile"])
 def test_constant_target_is_not_mistaken_for_divergence(loss):
     X, _ = _data("regressor")
@@ -981,20 +921,6 @@ def test_grid_search_scores_a_diverging_candidate_nan_and_moves_on(kind):
 
 # -- extreme but finite data ---------------------------------------------------------
 
-_OVERFLOW_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="GDRegressor._step_size_hints: _top_eigenvalue's np.linalg.norm "
-    "overflows once |X| exceeds about 1e77 (a RuntimeWarning on NumPy 2, "
-    "silently on NumPy 1.x), and the automatic step then diverges",
-)
-
-
-_SQUARE_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="GDRegressor._step_size_hints squares the centred targets, which "
-    "overflows (RuntimeWarning) once |y| exceeds about 1e154",
-)
-
 
 def _extreme_cases():
     scales = [
@@ -1006,14 +932,11 @@ def _extreme_cases():
         (1.0, 1e200),
     ]
     for x_scale, y_scale in scales:
-        marks = [_OVERFLOW_BUG] if x_scale > 1e100 else []
-        marks += [_SQUARE_BUG] if y_scale > 1e160 else []
         yield pytest.param(
             "regressor",
             x_scale,
             y_scale,
             id=f"GDRegressor-X{x_scale:g}-y{y_scale:g}",
-            marks=marks,
         )
     for x_scale in (1e150, 1e-150):
         yield pytest.param(
@@ -1053,21 +976,13 @@ def test_extreme_values_give_finite_predictions_or_a_clear_error(
         assert np.all(np.isfinite(prediction.astype(float)))
 
 
-_UNDERFLOW_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="GDRegressor._step_size_hints: _top_eigenvalue's np.linalg.norm "
-    "underflows to 0 once |X| is below about 1e-81, and the step falls back "
-    "to 0.01, far too small to learn anything",
-)
-
-
 @pytest.mark.parametrize(
     "scale",
     [
-        pytest.param(1e-100, marks=_UNDERFLOW_BUG),
+        1e-100,
         1e-40,
         1e40,
-        pytest.param(1e100, marks=_OVERFLOW_BUG),
+        1e100,
     ],
 )
 def test_automatic_learning_rate_adapts_to_any_scale_of_X(scale):
