@@ -48,6 +48,7 @@ class _LinearModel(Model):
         self.grad_intercept = self.grad[n_features:]
         self.loss = loss
         self.penalty = penalty
+        self.has_prox = penalty.l1 > 0
 
     def predict(self, X):
         pred = X @ self.coef
@@ -56,21 +57,26 @@ class _LinearModel(Model):
         return pred
 
     def loss_grad(self, X, y, sample_weight, scale):
-        residual = self.predict(X)
+        # The hot path of every update: a handful of vectorised calls.
+        coef, grad_coef, offset = self.coef, self.grad_coef, self.offset
+        residual = X @ coef
+        if offset is not None:
+            residual += self.intercept - offset @ coef
         residual -= y
         total, dloss = self.loss.total_gradient(residual, sample_weight)
         dloss *= scale
-        grad_coef = self.grad_coef
-        if sp.issparse(X):
-            grad_coef[...] = X.T @ dloss
-        else:
+        if type(X) is np.ndarray:
             np.matmul(X.T, dloss, out=grad_coef)
-        if self.offset is not None:
-            dloss_sum = dloss.sum(axis=0)
-            grad_coef -= np.multiply.outer(self.offset, dloss_sum)
+        else:
+            grad_coef[...] = X.T @ dloss
+        if offset is not None:
+            dloss_sum = np.add.reduce(dloss, axis=0)
+            if dloss.ndim == 1:
+                grad_coef -= offset * dloss_sum
+            else:
+                grad_coef -= np.multiply.outer(offset, dloss_sum)
             self.grad_intercept[...] = dloss_sum
-        self.penalty.add_gradient(self.coef, grad_coef)
-        return scale * total + self.penalty.value(self.coef)
+        return scale * total + self.penalty.add_gradient(coef, grad_coef)
 
     def prox(self, step):
         self.penalty.prox(self.coef, step)

@@ -172,9 +172,14 @@ class Penalty:
         return total
 
     def add_gradient(self, w, grad):
-        """Add the gradient of the smooth part to ``grad`` in place."""
+        """Add the gradient of the smooth part to ``grad``; return the value."""
+        total = 0.0
         if self.l2:
             grad += self.l2 * w
+            total += 0.5 * self.l2 * float(np.vdot(w, w))
+        if self.l1:
+            total += self.l1 * float(np.abs(w).sum())
+        return total
 
     def prox(self, w, step):
         """Soft-threshold ``w`` in place by ``step * l1``."""

@@ -9,6 +9,7 @@ stop. Everything that must survive between ``partial_fit`` calls lives in a
 """
 
 import math
+import sys
 import time
 from dataclasses import dataclass
 
@@ -33,6 +34,8 @@ class Model:
 
     params: np.ndarray
     grad: np.ndarray
+    #: Whether :meth:`prox` does anything (it is skipped otherwise).
+    has_prox = False
 
     def loss_grad(self, X, y, sample_weight, scale):
         """Fill ``self.grad`` and return the objective on one batch.
@@ -156,10 +159,6 @@ def divergence_message(epoch, learning_rate):
 _GATHER_BYTES = 1 << 20
 
 
-def _index(a, index):
-    return None if a is None else a[index]
-
-
 def _batches(X, y, sample_weight, batch_size, random_state):
     """Yield the ``(X, y, sample_weight)`` batches of one epoch.
 
@@ -172,21 +171,46 @@ def _batches(X, y, sample_weight, batch_size, random_state):
         yield X, y, sample_weight
         return
     if random_state is None:
-        for start in range(0, n_samples, batch_size):
-            index = slice(start, start + batch_size)
-            yield X[index], y[index], _index(sample_weight, index)
-        return
-    order = random_state.permutation(n_samples)
-    chunk = batch_size
-    if not sp.issparse(X):
-        row_bytes = max(X.shape[1] * X.itemsize, 1)
-        chunk = max(1, _GATHER_BYTES // (row_bytes * batch_size)) * batch_size
-    for start in range(0, n_samples, chunk):
-        index = order[start : start + chunk]
-        Xc, yc, wc = X[index], y[index], _index(sample_weight, index)
-        for offset in range(0, len(index), batch_size):
-            part = slice(offset, offset + batch_size)
-            yield Xc[part], yc[part], _index(wc, part)
+        chunks = [slice(0, n_samples)]
+        source = (X, y, sample_weight)
+    else:
+        order = random_state.permutation(n_samples)
+        chunk = batch_size
+        dense = not sp.issparse(X)
+        if dense:
+            row_bytes = max(X.shape[1] * X.itemsize, 1)
+            chunk = max(1, _GATHER_BYTES // (row_bytes * batch_size)) * batch_size
+            chunk = min(chunk, n_samples)
+            # Gather into buffers allocated once per epoch, not once per chunk.
+            buffers = (
+                np.empty((chunk, *X.shape[1:]), X.dtype),
+                np.empty((chunk, *y.shape[1:]), y.dtype),
+                None if sample_weight is None else np.empty(chunk, sample_weight.dtype),
+            )
+        chunks = [order[start : start + chunk] for start in range(0, n_samples, chunk)]
+    for index in chunks:
+        if random_state is not None and dense:
+            length = len(index)
+            source = tuple(
+                None if a is None else np.take(a, index, axis=0, out=buffer[:length])
+                for a, buffer in zip((X, y, sample_weight), buffers, strict=True)
+            )
+        elif random_state is not None:
+            source = (
+                X[index],
+                y.take(index, axis=0),
+                None if sample_weight is None else sample_weight.take(index),
+            )
+        Xc, yc, wc = source
+        length = Xc.shape[0]
+        if wc is None:
+            for start in range(0, length, batch_size):
+                stop = start + batch_size
+                yield Xc[start:stop], yc[start:stop], None
+        else:
+            for start in range(0, length, batch_size):
+                stop = start + batch_size
+                yield Xc[start:stop], yc[start:stop], wc[start:stop]
 
 
 def _update_average(state, params):
@@ -197,12 +221,22 @@ def _update_average(state, params):
         state.average += (params - state.average) / state.n_averaged
 
 
-def _diverged(state, loss):
-    """Whether a batch's objective is non-finite or has exploded."""
-    if not math.isfinite(loss):
-        return True
+def _loss_limit(state):
+    """The largest batch objective that is not a divergence."""
     reference = state.reference_loss
-    return reference > 0 and loss > _EXPLOSION * reference
+    if reference is None or not reference > 0:
+        return sys.float_info.max
+    return min(_EXPLOSION * reference, sys.float_info.max)
+
+
+def _set_reference(model, state, loss, batch, scale):
+    """Record the objective that divergence is judged against (first batch)."""
+    if not math.isfinite(loss):
+        raise ValueError(_OVERFLOW_AT_START)
+    # A first objective that is 0 up to rounding (the starting point fits the
+    # data) is measured against a fraction of the trivial model's instead.
+    baseline = model.baseline_loss(*batch, scale)
+    state.reference_loss = max(loss, _BASELINE_FRACTION * baseline)
 
 
 def run_epoch(model, state, config, X, y, sample_weight, final=False):
@@ -222,39 +256,40 @@ def run_epoch(model, state, config, X, y, sample_weight, final=False):
         config.schedule(steps, state.learning_rate, config.total_steps), steps.shape
     )
     shuffle_rng = state.random_state if config.shuffle else None
-    optimizer, params, grad = state.optimizer, [model.params], [model.grad]
-    loss_grad, prox = model.loss_grad, model.prox
+    step, params, grad = state.optimizer.step, [model.params], [model.grad]
+    loss_grad = model.loss_grad
+    prox = model.prox if model.has_prox else None
+    average_start = config.average_start
     batches = _batches(X, y, sample_weight, config.batch_size, shuffle_rng)
+    limit = _loss_limit(state)
     total = 0.0
     batch = None
     for lr, batch in zip(rates.tolist(), batches, strict=True):
         Xb, yb, wb = batch
         size = Xb.shape[0]
-        scale = 1.0 / (size * mean_weight)
-        loss = loss_grad(Xb, yb, wb, scale)
+        loss = loss_grad(Xb, yb, wb, 1.0 / (size * mean_weight))
         if state.reference_loss is None:
-            if not math.isfinite(loss):
-                raise ValueError(_OVERFLOW_AT_START)
-            # A first objective that is 0 up to rounding (the starting point
-            # fits the data) is measured against a fraction of the trivial
-            # model's instead.
-            baseline = model.baseline_loss(Xb, yb, wb, scale)
-            state.reference_loss = max(loss, _BASELINE_FRACTION * baseline)
-        if _diverged(state, loss):
+            _set_reference(model, state, loss, batch, 1.0 / (size * mean_weight))
+            limit = _loss_limit(state)
+        # Also false for NaN, and for inf (limit is finite).
+        if not loss <= limit:
             raise DivergenceError(divergence_message(state.n_iter + 1, lr))
-        optimizer.step(params, grad, lr)
-        prox(lr)
+        step(params, grad, lr)
+        if prox is not None:
+            prox(lr)
         total += loss * size
-        state.samples_seen += size
-        if config.average_start and state.samples_seen >= config.average_start:
-            _update_average(state, model.params)
+        if average_start:
+            state.samples_seen += size
+            if state.samples_seen >= average_start:
+                _update_average(state, model.params)
+    if not average_start:
+        state.samples_seen += n_samples
     state.t += n_batches
     exploded = not np.isfinite(model.params).all()
     if final and not exploded:
         Xb, yb, wb = batch
-        exploded = _diverged(
-            state, loss_grad(Xb, yb, wb, 1.0 / (Xb.shape[0] * mean_weight))
-        )
+        loss = loss_grad(Xb, yb, wb, 1.0 / (Xb.shape[0] * mean_weight))
+        exploded = not loss <= limit
     if exploded:
         raise DivergenceError(divergence_message(state.n_iter + 1, rates[-1]))
     mean_loss = total / n_samples
