@@ -19,6 +19,8 @@ from .schedules import get_schedule
 # Rows used to estimate the largest eigenvalue of the data's second moment.
 _POWER_ITERATION_ROWS = 2000
 _POWER_ITERATIONS = 30
+# Power iteration stops early once the estimate moves by less than this.
+_POWER_ITERATION_RTOL = 1e-3
 
 
 class _LinearModel(Model):
@@ -121,10 +123,12 @@ def _top_eigenvalue(X, weight, offset):
         if offset is not None:
             z -= offset * u.sum()
         z /= n
-        eigenvalue = float(np.linalg.norm(z))
+        previous, eigenvalue = eigenvalue, float(np.linalg.norm(z))
         if eigenvalue == 0.0:
             break
         v = z / eigenvalue
+        if abs(eigenvalue - previous) <= _POWER_ITERATION_RTOL * eigenvalue:
+            break
     return eigenvalue
 
 
