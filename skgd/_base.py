@@ -114,22 +114,26 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         -------
         self : estimator instance
         """
+        params = dict(params)
         for name, resolve in (("optimizer", get_optimizer), ("schedule", get_schedule)):
             if not any(key.startswith(f"{name}__") for key in params):
                 continue
             value = params.get(name, getattr(self, name))
             if isinstance(value, str):
                 try:
-                    value = resolve(value)
+                    params[name] = resolve(value)
                 except ValueError as exc:
                     raise ValueError(
                         f"Cannot set the nested parameters of {name}={value!r}: {exc}"
                     ) from None
-                if name in params:
-                    params[name] = value
-                else:
-                    setattr(self, name, value)
-        return super().set_params(**params)
+        saved = dict(vars(self))
+        try:
+            return super().set_params(**params)
+        except BaseException:
+            # Nothing is half-set when one of the settings is invalid.
+            vars(self).clear()
+            vars(self).update(saved)
+            raise
 
     # -- hooks each estimator implements ---------------------------------------
 
@@ -196,7 +200,10 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         optimizer._validate_params()
         params = self._init_params(X, y, random_state, sample_weight)
         learning_rate = self._learning_rate(optimizer, X, y, sample_weight)
-        return params, TrainingState(optimizer, params, learning_rate, random_state)
+        state = TrainingState(optimizer, params, learning_rate, random_state)
+        # The parameter the rate came from, to notice when the user changes it.
+        state.learning_rate_param = self.learning_rate
+        return params, state
 
     def _learning_rate(self, optimizer, X, y, sample_weight):
         """The base learning rate: ``learning_rate``, or derived from the data."""
@@ -216,24 +223,20 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         optimizer = get_optimizer(self.optimizer)
         optimizer._validate_params()
         changed = not _same_hyperparameters(optimizer, state.optimizer.optimizer)
-        if self.learning_rate != "auto" and (
-            float(self.learning_rate) != state.initial_learning_rate
-        ):
-            # The user changed the learning rate between calls: use the new one.
-            state.initial_learning_rate = state.learning_rate = float(
-                self.learning_rate
-            )
         if state.average is not None:
             params = state.params.copy()
         else:
             params = self._current_params()
         if changed:
-            # A new update rule starts from fresh moments and step count, and
-            # an automatic step size is derived again for it.
+            # A new update rule starts from fresh moments and step count.
             state.optimizer = OptimizerState(optimizer, [params])
-            if self.learning_rate == "auto":
-                rate = self._learning_rate(optimizer, X, y, sample_weight)
-                state.initial_learning_rate = state.learning_rate = rate
+        rate_changed = self.learning_rate != state.learning_rate_param
+        if rate_changed or (changed and self.learning_rate == "auto"):
+            # The user changed the learning rate between calls, or an
+            # automatic one must be derived again for a new optimizer.
+            rate = self._learning_rate(optimizer, X, y, sample_weight)
+            state.initial_learning_rate = state.learning_rate = rate
+            state.learning_rate_param = self.learning_rate
         return params, state
 
     def _loop_config(self, n_samples, schedule, early_stopping):
@@ -317,7 +320,9 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
                 "optimization hasn't converged yet. Increase max_iter, or tol, "
                 "or the learning_rate.",
                 ConvergenceWarning,
-                stacklevel=3,
+                # The user's call, through fit, _fit_context and
+                # training_method.
+                stacklevel=5,
             )
         return self
 

@@ -19,6 +19,9 @@ from .schedules import get_schedule
 # Rows used to estimate the largest eigenvalue of the data's second moment.
 _POWER_ITERATION_ROWS = 2000
 _POWER_ITERATIONS = 30
+# The automatic step of a non-smooth loss moves the predictions by about this
+# fraction of the spread of y.
+_SUBGRADIENT_FRACTION = 0.1
 # Power iteration stops early once the estimate moves by less than this.
 _POWER_ITERATION_RTOL = 1e-3
 
@@ -167,6 +170,12 @@ def _max_abs(X):
     if values.size == 0:
         return 0.0
     return float(max(values.max(), -values.min()))
+
+
+def _robust_spread(y):
+    """The largest median absolute deviation of the columns of ``y``."""
+    centred = np.abs(y - np.median(y, axis=0))
+    return float(np.max(np.median(centred, axis=0)))
 
 
 def _too_extreme(what, magnitude):
@@ -513,9 +522,19 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
             top = (n * (b - 1) * top + (n - b) * largest) / (b * (n - 1))
             if not np.isfinite(top):
                 raise _too_extreme("X", x_max)
-        curvature = get_regression_loss(self.loss).curvature
+        loss = get_regression_loss(self.loss)
         l2 = Penalty(self.penalty, self.alpha, self.l1_ratio).l2
-        lipschitz = curvature * top + l2
+        if loss.smooth:
+            lipschitz = loss.curvature * top + l2
+        else:
+            # A subgradient step moves the predictions by about lr * top
+            # whatever the residuals; 1 / lipschitz keeps that a small
+            # fraction of the spread of y, so the oscillation around the
+            # optimum stays well below the noise. The spread is the median
+            # absolute deviation, which outliers (the reason for choosing a
+            # robust loss) do not inflate.
+            spread = _robust_spread(y) or y_std or y_max or 1.0
+            lipschitz = top / (_SUBGRADIENT_FRACTION * spread) + l2
         return (lipschitz if lipschitz > 0 else None), scale
 
     def _split_validation(self, X, y, sample_weight, random_state):

@@ -13,6 +13,10 @@ import numpy as np
 class _Loss:
     #: Upper bound of the second derivative, used to derive safe step sizes.
     curvature = 1.0
+    #: Whether the derivative is continuous. Without it (absolute error and
+    #: the like) the derivative stays of size 1 however small the residual,
+    #: so a constant step makes the iterates oscillate around the optimum.
+    smooth = True
 
     def loss_gradient(self, r):
         """Per-sample losses and their derivatives at residuals ``r``."""
@@ -63,6 +67,8 @@ class Huber(_Loss):
 class EpsilonInsensitive(_Loss):
     """``max(0, |r| - epsilon)``: the support-vector regression loss."""
 
+    smooth = False
+
     def __init__(self, epsilon=0.1):
         self.epsilon = epsilon
 
@@ -88,12 +94,16 @@ class SquaredEpsilonInsensitive(_Loss):
 class AbsoluteError(_Loss):
     """``|r|``: least absolute deviations (the median regression)."""
 
+    smooth = False
+
     def loss_gradient(self, r):
         return np.abs(r), np.sign(r)
 
 
 class Quantile(_Loss):
     """The pinball loss: ``q (y - p)`` if ``y >= p``, else ``(1 - q)(p - y)``."""
+
+    smooth = False
 
     def __init__(self, quantile=0.5):
         self.quantile = quantile
