@@ -23,6 +23,7 @@ Writing your own optimizer takes a subclass with one method::
 ``GDRegressor(optimizer=SignSGD())`` then trains with it.
 """
 
+import math
 from functools import partial
 from numbers import Real
 
@@ -482,14 +483,26 @@ class Adam(_Moments):
         return state
 
     def update(self, param, grad, state, lr, t):
-        _ema(state["m"], grad, self.beta_1)
-        _ema(state["v"], grad**2, self.beta_2)
-        v = state["v"]
+        # In place, with one scratch array: the step is a dozen vectorised
+        # operations and no other allocation, which matters for the many
+        # small steps of mini-batch training.
+        m, v = state["m"], state["v"]
+        work = np.multiply(grad, 1 - self.beta_1)
+        m *= self.beta_1
+        m += work
+        np.multiply(grad, grad, out=work)
+        work *= 1 - self.beta_2
+        v *= self.beta_2
+        v += work
         if self.amsgrad:
             v = np.maximum(state["v_max"], v, out=state["v_max"])
-        m_hat = state["m"] / (1 - self.beta_1**t)
-        v_hat = v / (1 - self.beta_2**t)
-        param -= lr * m_hat / (np.sqrt(v_hat) + self.epsilon)
+        # sqrt(v_t / (1 - beta_2^t)) + epsilon, then the bias-corrected step.
+        np.sqrt(v, out=work)
+        work *= 1 / math.sqrt(1 - self.beta_2**t)
+        work += self.epsilon
+        np.divide(m, work, out=work)
+        work *= lr / (1 - self.beta_1**t)
+        param -= work
 
 
 class AdamW(Adam):
