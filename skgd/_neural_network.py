@@ -52,14 +52,6 @@ class _Layout:
         return coefs, intercepts
 
 
-def _dot_into(a, W, out):
-    """Write ``a @ W`` into ``out``; ``a`` may be a sparse matrix."""
-    if sp.issparse(a):
-        out[...] = a @ W
-    else:
-        np.matmul(a, W, out=out)
-
-
 def _forward(X, coefs, intercepts, activation):
     """Return the pre-activations of the output layer for ``X`` (new arrays)."""
     forward = ACTIVATIONS[activation][0]
@@ -121,15 +113,19 @@ class _MLPModel(Model):
 
     def loss_grad(self, X, y, sample_weight, scale):
         activations, deltas, work, (ones,) = self._buffers(X.shape[0])
+        dense = isinstance(X, np.ndarray)
         inputs = [X, *activations[:-1]]
-        last = len(self.coefs) - 1
-        for i, (a, W, b, z) in enumerate(
-            zip(inputs, self.coefs, self.intercepts, activations, strict=True)
-        ):
-            _dot_into(a, W, z)
-            z += b
+        coefs, intercepts, forward = self.coefs, self.intercepts, self.forward
+        last = len(coefs) - 1
+        for i in range(last + 1):
+            z = activations[i]
+            if i or dense:
+                np.matmul(inputs[i], coefs[i], out=z)
+            else:
+                z[...] = X @ coefs[i]
+            z += intercepts[i]
             if i < last:
-                self.forward(z)
+                forward(z)
         weight = scale
         if sample_weight is not None:
             weight = (sample_weight * scale)[:, np.newaxis]
@@ -137,15 +133,17 @@ class _MLPModel(Model):
         # Back-propagation: the error of each layer gives its gradients and,
         # through its weights and the activation's derivative, the error of
         # the layer below.
+        coef_grads, intercept_grads = self.coef_grads, self.intercept_grads
+        derivative = self.derivative
         for i in range(last, -1, -1):
-            if sp.issparse(inputs[i]):
-                self.coef_grads[i][...] = inputs[i].T @ deltas[i]
+            if i or dense:
+                np.matmul(inputs[i].T, deltas[i], out=coef_grads[i])
             else:
-                np.matmul(inputs[i].T, deltas[i], out=self.coef_grads[i])
-            np.matmul(ones, deltas[i], out=self.intercept_grads[i])
+                coef_grads[i][...] = X.T @ deltas[i]
+            np.matmul(ones, deltas[i], out=intercept_grads[i])
             if i > 0:
-                np.matmul(deltas[i], self.coefs[i].T, out=deltas[i - 1])
-                self.derivative(inputs[i], deltas[i - 1], work[i - 1])
+                np.matmul(deltas[i], coefs[i].T, out=deltas[i - 1])
+                derivative(inputs[i], deltas[i - 1], work[i - 1])
         if self.alpha:
             # MLPClassifier's penalty, alpha / 2 * ||W||^2 per batch, divided
             # like the losses by the batch's total sample weight.
