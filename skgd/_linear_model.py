@@ -236,7 +236,10 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
         largest eigenvalue of the data's second moment and the largest
         squared row norm, the quantity scikit-learn's SAG solver uses). That
         step can never diverge on the squared loss, whatever the scale of X,
-        so the defaults also work on unscaled data. For other optimizers,
+        so the defaults also work on unscaled data. For the non-smooth
+        losses (absolute, epsilon-insensitive, quantile) the step instead
+        moves the predictions by a tenth of the spread of y per update, so
+        that the iterates settle close to the optimum. For other optimizers,
         ``"auto"`` is the optimizer's ``default_learning_rate``. The resolved
         value is ``learning_rate_``.
     schedule : str or Schedule, default="constant"
