@@ -59,6 +59,22 @@ class Optimizer(BaseEstimator):
 
     Hyperparameters are validated when an estimator is fitted with the
     optimizer, not at construction.
+
+    Examples
+    --------
+    Sign descent: every coordinate moves by the learning rate, against the
+    sign of its gradient.
+
+    >>> from skgd import GDRegressor
+    >>> from skgd.optimizers import Optimizer
+    >>> class SignSGD(Optimizer):
+    ...     def update(self, param, grad, state, lr, t):
+    ...         param -= lr * np.sign(grad)
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    >>> y = 2.0 * X[:, 0] + 1.0
+    >>> reg = GDRegressor(optimizer=SignSGD(), learning_rate=0.01, penalty=None)
+    >>> reg.fit(X, y).score(X, y) > 0.99
+    True
     """
 
     _parameter_constraints: dict = {}
@@ -149,6 +165,18 @@ class OptimizerState:
         Number of steps taken.
     slots : list of dict
         Per-parameter buffers.
+
+    Examples
+    --------
+    Two steps of momentum SGD on one parameter, as an estimator makes them:
+
+    >>> from skgd.optimizers import SGD, OptimizerState
+    >>> w = np.array([1.0, -1.0])
+    >>> state = OptimizerState(SGD(momentum=0.5), [w])
+    >>> state.step([w], [np.array([1.0, 1.0])], lr=0.1)
+    >>> state.step([w], [np.array([1.0, 1.0])], lr=0.1)
+    >>> w, state.t
+    (array([ 0.75, -1.25]), 2)
     """
 
     def __init__(self, optimizer, params):
@@ -183,6 +211,16 @@ def get_optimizer(optimizer):
     Returns
     -------
     optimizer : Optimizer
+
+    Examples
+    --------
+    >>> from skgd.optimizers import Adam, get_optimizer
+    >>> get_optimizer("nesterov")
+    SGD(momentum=0.9, nesterov=True)
+    >>> mine = Adam(beta_2=0.99)
+    >>> copy = get_optimizer(mine)
+    >>> copy, copy is mine
+    (Adam(beta_2=0.99), False)
     """
     if isinstance(optimizer, str):
         try:
@@ -201,7 +239,18 @@ def get_optimizer(optimizer):
 
 
 def available_optimizers():
-    """Return the sorted names accepted as ``optimizer=`` strings."""
+    """Return the sorted names accepted as ``optimizer=`` strings.
+
+    Returns
+    -------
+    names : list of str
+
+    Examples
+    --------
+    >>> from skgd.optimizers import available_optimizers
+    >>> available_optimizers()[:4]
+    ['adadelta', 'adagrad', 'adam', 'adamax']
+    """
     return sorted(_BY_NAME)
 
 

@@ -37,6 +37,17 @@ class Schedule(BaseEstimator):
 
     Subclasses store their hyperparameters in ``__init__``, optionally declare
     ``_parameter_constraints``, and implement :meth:`__call__`.
+
+    Examples
+    --------
+    A schedule that halves the rate every 100 updates:
+
+    >>> from skgd.schedules import Schedule
+    >>> class Halving(Schedule):
+    ...     def __call__(self, t, learning_rate, total_steps=None):
+    ...         return learning_rate * 0.5 ** (np.asarray(t) // 100)
+    >>> Halving().preview(300, learning_rate=0.1)[[0, 99, 100, 299]]
+    array([0.1  , 0.1  , 0.05 , 0.025])
     """
 
     _parameter_constraints: dict = {}
@@ -118,6 +129,14 @@ def get_schedule(schedule):
     Returns
     -------
     schedule : Schedule
+
+    Examples
+    --------
+    >>> from skgd.schedules import get_schedule
+    >>> get_schedule("invscaling")
+    InverseScaling()
+    >>> get_schedule("invscaling").preview(3, learning_rate=0.1)
+    array([0.1       , 0.08408964, 0.07598357])
     """
     if isinstance(schedule, str):
         try:
@@ -136,7 +155,18 @@ def get_schedule(schedule):
 
 
 def available_schedules():
-    """Return the sorted names accepted as ``schedule=`` strings."""
+    """Return the sorted names accepted as ``schedule=`` strings.
+
+    Returns
+    -------
+    names : list of str
+
+    Examples
+    --------
+    >>> from skgd.schedules import available_schedules
+    >>> available_schedules()[:4]
+    ['adaptive', 'constant', 'cosine', 'exponential']
+    """
     return sorted(_BY_NAME)
 
 
