@@ -32,6 +32,7 @@ BENCHMARKS = {
     "scaling": "benchmarks.bench_scaling",
     "mlp": "benchmarks.bench_mlp",
     "sparse": "benchmarks.bench_sparse",
+    "streaming": "benchmarks.bench_streaming",
 }
 
 

@@ -33,6 +33,7 @@ EXPECTED_ROWS = {
     "scaling": ["| 1000 |", "| 16000 |", "| GDRegressor |", "| SGDRegressor |"],
     "mlp": ["| MLPGDClassifier |", "| MLPClassifier |"],
     "sparse": ["| GDRegressor() |", "| SGDRegressor() |"],
+    "streaming": ["| partial_fit over the memory map, 2 passes |", "| fit in memory ("],
 }
 
 
