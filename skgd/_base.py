@@ -49,8 +49,16 @@ def training_method(method):
                 self._validate_params()
             return method(self, *args, **kwargs)
         except BaseException:
+            # scikit-learn's callback machinery tears callbacks down after
+            # the call through attributes it set during it: keep those.
+            callbacks = {
+                name: value
+                for name, value in vars(self).items()
+                if name.startswith(("_callback", "_skl_callback"))
+            }
             vars(self).clear()
             vars(self).update(saved)
+            vars(self).update(callbacks)
             raise
 
     return wrapper
@@ -230,7 +238,9 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         if changed:
             # A new update rule starts from fresh moments and step count.
             state.optimizer = OptimizerState(optimizer, [params])
-        rate_changed = self.learning_rate != state.learning_rate_param
+        rate_changed = self.learning_rate != getattr(
+            state, "learning_rate_param", self.learning_rate
+        )
         if rate_changed or (changed and self.learning_rate == "auto"):
             # The user changed the learning rate between calls, or an
             # automatic one must be derived again for a new optimizer.

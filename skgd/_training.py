@@ -223,7 +223,7 @@ def _update_average(state, params):
 
 def _loss_limit(state):
     """The largest batch objective that is not a divergence."""
-    reference = state.reference_loss
+    reference = getattr(state, "reference_loss", None)
     if reference is None or not reference > 0:
         return sys.float_info.max
     return min(_EXPLOSION * reference, sys.float_info.max)
@@ -268,7 +268,7 @@ def run_epoch(model, state, config, X, y, sample_weight, final=False):
         Xb, yb, wb = batch
         size = Xb.shape[0]
         loss = loss_grad(Xb, yb, wb, 1.0 / (size * mean_weight))
-        if state.reference_loss is None:
+        if getattr(state, "reference_loss", None) is None:
             _set_reference(model, state, loss, batch, 1.0 / (size * mean_weight))
             limit = _loss_limit(state)
         # Also false for NaN, and for inf (limit is finite).
