@@ -65,14 +65,29 @@ def training_method(method):
 
 
 def _same_hyperparameters(a, b):
-    """Whether two optimizers are of one class with equal hyperparameters."""
+    """Whether two optimizers are of one class with equal hyperparameters.
+
+    A hyperparameter that is itself an estimator (an optimizer wrapping
+    another) is compared the same way, not by identity: the clone made at
+    each call must compare equal to the one it was cloned from.
+    """
     if type(a) is not type(b):
         return False
-    params_a, params_b = a.get_params(), b.get_params()
-    try:
-        return bool(params_a == params_b)
-    except ValueError:  # array-valued hyperparameters
-        return joblib.hash(params_a) == joblib.hash(params_b)
+    params_a, params_b = a.get_params(deep=False), b.get_params(deep=False)
+    if params_a.keys() != params_b.keys():
+        return False
+    for name, value in params_a.items():
+        other = params_b[name]
+        if isinstance(value, BaseEstimator):
+            same = _same_hyperparameters(value, other)
+        else:
+            try:
+                same = value is other or bool(value == other)
+            except ValueError:  # array-valued hyperparameters
+                same = joblib.hash(value) == joblib.hash(other)
+        if not same:
+            return False
+    return True
 
 
 class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
@@ -294,6 +309,7 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         if not partial:
             state.reset_monitoring()
         model = self._build_model(params, X.shape[1])
+        state.optimizer.decay_index = model.decay_index
         max_epochs = 1 if partial else self.max_iter
 
         def fitted():

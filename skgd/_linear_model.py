@@ -51,6 +51,7 @@ class _LinearModel(Model):
         self.intercept = params[n_features:]
         self.grad_coef = self.grad[:n_features]
         self.grad_intercept = self.grad[n_features:]
+        self.decay_index = slice(0, n_features)  # weight decay skips the intercept
         self.loss = loss
         self.penalty = penalty
         self.has_prox = penalty.l1 > 0

@@ -84,6 +84,7 @@ class _MLPModel(Model):
         self.coef_grads, self.intercept_grads = layout.views(self.grad)
         self.weights = params[: layout.n_weights]
         self.weight_grads = self.grad[: layout.n_weights]
+        self.decay_index = slice(0, layout.n_weights)  # weight decay skips biases
         self.activation = activation
         self.forward, self.derivative = ACTIVATIONS[activation]
         self.output = output

@@ -21,6 +21,12 @@ Writing your own optimizer takes a subclass with one method::
             param -= lr * np.sign(grad)
 
 ``GDRegressor(optimizer=SignSGD())`` then trains with it.
+
+Parameters come in two groups: the weights (coefficients, weight matrices)
+and the intercepts (biases). Decoupled weight decay applies to the weights
+only: the model tells the :class:`OptimizerState` which entries they are,
+and the state hands them to :meth:`Optimizer.decay_weights` before each
+update.
 """
 
 import math
@@ -123,6 +129,45 @@ class Optimizer(BaseEstimator):
             f"{type(self).__name__} must implement update(param, grad, state, lr, t)."
         )
 
+    def decay_weights(self, weights, lr):
+        """Apply decoupled weight decay to ``weights``, in place.
+
+        Called before every :meth:`update` with the weight entries of the
+        parameter only (see :attr:`OptimizerState.decay_index`): an
+        estimator's intercepts and network biases are never decayed. The
+        default does nothing. An optimizer with a decoupled weight decay, such
+        as :class:`AdamW` or :class:`Lion`, shrinks the weights here rather
+        than in :meth:`update`.
+
+        Parameters
+        ----------
+        weights : ndarray
+            A view of the weight entries of the parameter, updated in place.
+        lr : float
+            The learning rate of this step, after the schedule.
+
+        Examples
+        --------
+        Sign descent with decoupled weight decay. The first two entries are
+        weights, the last one an intercept, which is not shrunk:
+
+        >>> from skgd.optimizers import Optimizer, OptimizerState
+        >>> class SignSGDW(Optimizer):
+        ...     def __init__(self, weight_decay=0.1):
+        ...         self.weight_decay = weight_decay
+        ...
+        ...     def decay_weights(self, weights, lr):
+        ...         weights *= 1 - lr * self.weight_decay
+        ...
+        ...     def update(self, param, grad, state, lr, t):
+        ...         param -= lr * np.sign(grad)
+        >>> w = np.array([2.0, -2.0, 2.0])
+        >>> state = OptimizerState(SignSGDW(0.5), [w], decay_index=slice(0, 2))
+        >>> state.step([w], [np.zeros(3)], lr=0.1)
+        >>> w
+        array([ 1.9, -1.9,  2. ])
+        """
+
     def auto_learning_rate(self, lipschitz=None, scale=1.0):
         """Step size used when an estimator is given ``learning_rate="auto"``.
 
@@ -158,6 +203,9 @@ class OptimizerState:
     params : list of ndarray
         The parameters that will be updated; one state dict is created for
         each with ``optimizer.init_state``.
+    decay_index : slice, default=slice(None)
+        The weight entries of every parameter, on its first axis: see
+        :attr:`decay_index`.
 
     Attributes
     ----------
@@ -177,19 +225,62 @@ class OptimizerState:
     >>> state.step([w], [np.array([1.0, 1.0])], lr=0.1)
     >>> w, state.t
     (array([ 0.75, -1.25]), 2)
+
+    Weight decay skips the entries outside ``decay_index``, here the last
+    one, as an estimator's intercept:
+
+    >>> from skgd.optimizers import AdamW
+    >>> w = np.array([1.0, -2.0, 4.0])
+    >>> state = OptimizerState(AdamW(weight_decay=0.5), [w], slice(0, 2))
+    >>> state.step([w], [np.zeros(3)], lr=0.1)
+    >>> w
+    array([ 0.95, -1.9 ,  4.  ])
     """
 
-    def __init__(self, optimizer, params):
+    # States saved before parameter groups existed have no ``_decay_index``
+    # and decay every entry, as they did then.
+    _decay_index = slice(None)
+
+    def __init__(self, optimizer, params, decay_index=slice(None)):
         self.optimizer = optimizer
         self.t = 0
         self.slots = [optimizer.init_state(p) for p in params]
+        self.decay_index = decay_index
+
+    @property
+    def decay_index(self):
+        """slice : The weight entries of every parameter, on its first axis.
+
+        :meth:`step` passes ``param[decay_index]`` to the optimizer's
+        :meth:`~Optimizer.decay_weights`; the other entries (intercepts and
+        biases) are never decayed. The estimators set it from their model,
+        whose parameter buffer keeps the weights first. Only a slice is
+        accepted: it selects a view, so decay happens in place, and it is
+        what the state stores, never an array.
+        """
+        return self._decay_index
+
+    @decay_index.setter
+    def decay_index(self, index):
+        if not isinstance(index, slice):
+            raise TypeError(
+                "decay_index must be a slice of the first axis of the parameters, "
+                f"got {type(index).__name__}."
+            )
+        self._decay_index = index
 
     def step(self, params, grads, lr):
-        """Apply one update to every parameter, in place."""
+        """Apply one update to every parameter, in place.
+
+        The optimizer first decays the weight entries of each parameter (see
+        :attr:`decay_index`), then updates the whole parameter.
+        """
         self.t += 1
-        update = self.optimizer.update
+        optimizer, index = self.optimizer, self._decay_index
+        everything = index == slice(None)
         for param, grad, slot in zip(params, grads, self.slots, strict=True):
-            update(param, grad, slot, lr, self.t)
+            optimizer.decay_weights(param if everything else param[index], lr)
+            optimizer.update(param, grad, slot, lr, self.t)
 
 
 _BY_NAME = {}
@@ -557,8 +648,9 @@ class Adam(_Moments):
 class AdamW(Adam):
     r"""Adam with decoupled weight decay.
 
-    Each step first shrinks the parameter, :math:`\theta \leftarrow (1 - \eta
-    \lambda) \theta`, then makes the :class:`Adam` step.
+    Each step first shrinks the weights, :math:`\theta \leftarrow (1 - \eta
+    \lambda) \theta`, then makes the :class:`Adam` step. Intercepts and
+    biases are not decayed (see :attr:`OptimizerState.decay_index`).
 
     Parameters
     ----------
@@ -594,9 +686,9 @@ class AdamW(Adam):
         super().__init__(beta_1, beta_2, epsilon, amsgrad)
         self.weight_decay = weight_decay
 
-    def update(self, param, grad, state, lr, t):
-        param *= 1 - lr * self.weight_decay
-        super().update(param, grad, state, lr, t)
+    def decay_weights(self, weights, lr):
+        if self.weight_decay:
+            weights *= 1 - lr * self.weight_decay
 
 
 class NAdam(_Moments):
@@ -818,6 +910,8 @@ class Lion(Optimizer):
     + (1 - \beta_1) g_t) + \lambda \theta_{t-1})`, then
     :math:`m_t = \beta_2 m_{t-1} + (1 - \beta_2) g_t`. Every coordinate moves
     by about :math:`\eta`, so Lion needs a smaller learning rate than Adam.
+    The decay term :math:`\lambda \theta_{t-1}` applies to the weights only,
+    not to intercepts and biases (see :attr:`OptimizerState.decay_index`).
 
     Parameters
     ----------
@@ -851,10 +945,13 @@ class Lion(Optimizer):
     def init_state(self, param):
         return {"m": np.zeros_like(param)}
 
+    def decay_weights(self, weights, lr):
+        if self.weight_decay:
+            weights *= 1 - lr * self.weight_decay
+
     def update(self, param, grad, state, lr, t):
         m = state["m"]
-        direction = np.sign(self.beta_1 * m + (1 - self.beta_1) * grad)
-        param -= lr * (direction + self.weight_decay * param)
+        param -= lr * np.sign(self.beta_1 * m + (1 - self.beta_1) * grad)
         _ema(m, grad, self.beta_2)
 
 

@@ -625,3 +625,186 @@ def test_optimizer_without_update_fails_clearly():
     state = OptimizerState(Incomplete(), [np.zeros(2)])
     with pytest.raises(NotImplementedError, match="Incomplete must implement"):
         state.step([np.zeros(2)], [np.ones(2)], 0.1)
+
+
+# Parameter groups: decoupled weight decay skips intercepts and biases
+
+
+@pytest.mark.parametrize(
+    "cls, reference, kwargs",
+    [
+        (AdamW, ref_adam, {"weight_decay": 0.5}),
+        (AdamW, ref_adam, {"weight_decay": 0.2, "amsgrad": True}),
+        (Lion, ref_lion, {"weight_decay": 0.3}),
+    ],
+)
+def test_state_decays_only_the_decay_index(cls, reference, kwargs):
+    params, grads = make_problem(seed=5, shapes=((4,), (3, 2)))
+    lr = 0.05
+    state_params = [p.copy() for p in params]
+    state = OptimizerState(cls(**kwargs), state_params, decay_index=slice(0, 2))
+    for step_grads in grads:
+        state.step(state_params, [g.copy() for g in step_grads], lr)
+    undecayed = {**kwargs, "weight_decay": 0.0}
+    for i, theta in enumerate(params):
+        history = [step[i] for step in grads]
+        decayed = reference(theta, history, lr, **kwargs)[-1]
+        plain = reference(theta, history, lr, **undecayed)[-1]
+        assert_allclose(state_params[i][:2], decayed[:2], rtol=1e-12, atol=1e-15)
+        assert_allclose(state_params[i][2:], plain[2:], rtol=1e-12, atol=1e-15)
+        # The decay made a difference where it applies.
+        assert not np.allclose(state_params[i][:2], plain[:2], rtol=1e-6)
+
+
+@pytest.mark.parametrize("index", [np.arange(2), [0, 1], None, 2])
+def test_decay_index_must_be_a_slice(index):
+    with pytest.raises(TypeError, match="decay_index must be a slice"):
+        OptimizerState(AdamW(), [np.zeros(3)], decay_index=index)
+    state = OptimizerState(AdamW(), [np.zeros(3)])
+    assert state.decay_index == slice(None)
+    with pytest.raises(TypeError, match="decay_index must be a slice"):
+        state.decay_index = index
+
+
+def test_decay_weights_of_a_user_optimizer():
+    class DecayingSignSGD(SignSGD):
+        def __init__(self, weight_decay=0.1):
+            self.weight_decay = weight_decay
+
+        def decay_weights(self, weights, lr):
+            weights *= 1 - lr * self.weight_decay
+
+    w = np.array([2.0, -2.0, 2.0])
+    state = OptimizerState(DecayingSignSGD(0.5), [w], decay_index=slice(0, 2))
+    state.step([w], [np.array([1.0, 0.0, -1.0])], 0.1)
+    assert_allclose(w, [2.0 * 0.95 - 0.1, -2.0 * 0.95, 2.0 + 0.1])
+    # The base class decays nothing: SignSGD ignores the index.
+    w = np.array([2.0, -2.0, 2.0])
+    OptimizerState(SignSGD(), [w], decay_index=slice(0, 2)).step([w], [w * 0], 0.1)
+    assert_array_equal(w, [2.0, -2.0, 2.0])
+
+
+def _offset_regression():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = X @ np.array([1.0, -2.0, 0.5]) + 5000.0 + 0.1 * rng.normal(size=200)
+    return X, y
+
+
+@pytest.mark.parametrize("optimizer", ["adamw", Lion(weight_decay=0.03)])
+def test_weight_decay_skips_the_intercept(optimizer):
+    from sklearn.linear_model import LinearRegression
+
+    from skgd import GDRegressor
+
+    X, y = _offset_regression()
+    reg = GDRegressor(optimizer=optimizer, random_state=0).fit(X, y)
+    assert LinearRegression().fit(X, y).score(X, y) > 0.998
+    # Decaying the intercept of 5000 gave R^2 of -7 (AdamW) and -74 (Lion).
+    assert reg.score(X, y) >= 0.99
+    assert reg._state.optimizer.decay_index == slice(0, 3)
+
+
+def _one_mlp_step(optimizer):
+    from skgd import MLPGDClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 4))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    clf = MLPGDClassifier(
+        hidden_layer_sizes=(5,),
+        optimizer=optimizer,
+        learning_rate=0.1,
+        batch_size=None,  # one epoch is one step
+        max_iter=1,
+        tol=None,
+        random_state=0,
+    )
+    return clf.fit(X, y)
+
+
+def test_mlp_biases_are_not_decayed():
+    class Stay(Optimizer):
+        def update(self, param, grad, state, lr, t):
+            pass
+
+    start = _one_mlp_step(Stay())
+    adam = _one_mlp_step(Adam())
+    adamw = _one_mlp_step(AdamW(weight_decay=0.5))
+    for i in range(2):
+        # AdamW = Adam's step after shrinking the weights by 1 - lr * lambda;
+        # the biases take Adam's step unchanged.
+        step = adam.coefs_[i] - start.coefs_[i]
+        assert_allclose(adamw.coefs_[i], 0.95 * start.coefs_[i] + step, rtol=1e-12)
+        assert_array_equal(adamw.intercepts_[i], adam.intercepts_[i])
+        assert not np.array_equal(adam.intercepts_[i], start.intercepts_[i])
+    n_weights = sum(c.size for c in adamw.coefs_)
+    assert adamw._state.optimizer.decay_index == slice(0, n_weights)
+
+
+def test_state_with_decay_index_pickles():
+    import pickle
+
+    params, grads = make_problem(seed=6, shapes=((4,),))
+    w = params[0]
+    state = OptimizerState(AdamW(weight_decay=0.5), [w], decay_index=slice(0, 3))
+    state.step([w], grads[0], 0.05)
+    # Only the slice is stored: no view of the parameters to go stale.
+    assert all(not isinstance(v, np.ndarray) for v in vars(state).values())
+    for copied in (pickle.loads(pickle.dumps(state)), copy.deepcopy(state)):
+        assert copied.decay_index == slice(0, 3)
+        w_copy = w.copy()
+        copied.step([w_copy], grads[1], 0.05)
+        state_copy = copy.deepcopy(state)
+        w_ref = w.copy()
+        state_copy.step([w_ref], grads[1], 0.05)
+        assert_array_equal(w_copy, w_ref)
+
+
+def test_state_saved_without_decay_index_still_trains():
+    import pickle
+
+    from skgd import GDRegressor
+
+    X, y = _offset_regression()
+    reg = GDRegressor(optimizer="adamw", random_state=0).fit(X, y)
+    # A state saved before parameter groups existed: no decay index.
+    del reg._state.optimizer.__dict__["_decay_index"]
+    old = pickle.loads(pickle.dumps(reg))
+    assert old._state.optimizer.decay_index == slice(None)
+    old.partial_fit(X, y)
+    assert old._state.optimizer.decay_index == slice(0, 3)
+    assert old.score(X, y) >= 0.99
+
+
+class Wrapped(Optimizer):
+    """Steps with another optimizer, given as a hyperparameter."""
+
+    def __init__(self, inner=None):
+        self.inner = inner
+
+    def init_state(self, param):
+        return self.inner.init_state(param)
+
+    def update(self, param, grad, state, lr, t):
+        self.inner.update(param, grad, state, lr, t)
+
+
+def test_partial_fit_keeps_the_state_of_a_nested_optimizer():
+    from skgd import GDRegressor
+
+    X, y = _offset_regression()
+    kwargs = {"learning_rate": 0.05, "batch_size": None, "random_state": 0}
+    wrapped = GDRegressor(optimizer=Wrapped(Adam()), **kwargs)
+    plain = GDRegressor(optimizer=Adam(), **kwargs)
+    for _ in range(3):
+        wrapped.partial_fit(X, y)
+        plain.partial_fit(X, y)
+    # The clone made at each call has equal hyperparameters: the moments and
+    # the step count carry over, as with the optimizer alone.
+    assert wrapped._state.optimizer.t == 3
+    assert_allclose(wrapped.coef_, plain.coef_, rtol=1e-12)
+    # A changed nested hyperparameter is a new update rule: fresh state.
+    wrapped.set_params(optimizer__inner__beta_1=0.5)
+    wrapped.partial_fit(X, y)
+    assert wrapped._state.optimizer.t == 1
