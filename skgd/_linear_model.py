@@ -153,7 +153,9 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
     from ``optimizer`` and the step size from ``learning_rate`` and
     ``schedule``. The L1 part of the penalty is applied by a proximal
     (soft-threshold) step after each update, so irrelevant coefficients
-    become exactly zero.
+    become exactly zero. Features are centred and rescaled implicitly
+    (never in memory), so the defaults train any scale of X like
+    standardised data (see Notes).
 
     Parameters
     ----------
@@ -180,19 +182,23 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
         :class:`~skgd.optimizers.Optimizer` object, whose hyperparameters can
         be grid-searched as ``optimizer__<name>``.
     learning_rate : float or "auto", default="auto"
-        The base step size, scaled over time by ``schedule``. ``"auto"``
-        derives it from the data for the gradient-descent family: ``1 / L``,
-        where ``L`` is the Lipschitz constant of the mini-batch gradient
-        (the "expected smoothness" of Gower et al., 2019, computed from the
-        largest eigenvalue of the data's second moment and the largest
+        The base step size, scaled over time by ``schedule``. It applies to
+        the coefficients of the implicitly rescaled features (see Notes),
+        so one value suits data of any scale. ``"auto"`` derives it from
+        the data for the gradient-descent family: ``1 / L``, where ``L`` is
+        the Lipschitz constant of the mini-batch gradient (the "expected
+        smoothness" of Gower et al., 2019, computed from the largest
+        eigenvalue of the rescaled data's second moment and the largest
         squared row norm, the quantity scikit-learn's SAG solver uses). That
-        step can never diverge on the squared loss, whatever the scale of X,
-        so the defaults also work on unscaled data. For the non-smooth
+        step can never diverge on the squared loss. For the non-smooth
         losses (absolute, epsilon-insensitive, quantile) the step instead
         moves the predictions by a tenth of the spread of y per update, so
         that the iterates settle close to the optimum. For other optimizers,
-        ``"auto"`` is the optimizer's ``default_learning_rate``. The resolved
-        value is ``learning_rate_``.
+        ``"auto"`` is the optimizer's ``default_learning_rate`` times the
+        expected size of the coefficients, from a robust spread of y
+        (1.4826 times its median absolute deviation), which outliers and
+        heavy-tailed noise do not inflate. The resolved value is
+        ``learning_rate_``.
     schedule : str or Schedule, default="constant"
         How the learning rate changes with the update count: a name from
         :func:`skgd.schedules.available_schedules` or a
@@ -262,6 +268,27 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Feature names, when X has string column names.
+
+    Notes
+    -----
+    The features are centred and rescaled implicitly: with an intercept,
+    the model is trained as ``(X - mean) @ coef + intercept'``, and the
+    optimizer updates ``theta_j = p_j coef_j`` rather than ``coef_j``, with
+    ``p_j = sqrt(var_j + l2 / c)`` (``var_j`` the weighted variance of
+    feature ``j``, its mean square without an intercept; ``l2`` the L2
+    strength and ``c`` the loss's curvature; ``p_j = 1`` for a constant
+    feature). Every coordinate then has the same curvature, whatever the
+    scale of its feature: this is diagonal (Jacobi) preconditioning. The
+    mean and ``p`` are computed once, from the first call's data, a chunk
+    of rows at a time; ``X`` is never copied. ``coef_`` and ``intercept_``
+    are those of the original features. With ``partial_fit``, the first
+    chunk should represent the stream.
+
+    scikit-learn's ``check_sample_weight_equivalence`` checks (a sample of
+    weight 2 must fit like that sample repeated, weight 0 like the sample
+    removed) fail for shuffled mini-batches, as scikit-learn documents for
+    ``SGDRegressor``: a sample of weight 2 lands in one batch, a repeated
+    sample in two. The full-batch fit (``batch_size=None``) satisfies it.
 
     See Also
     --------
