@@ -13,7 +13,7 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LinearRegression, Ridge
+from sklearn.linear_model import Lasso, LinearRegression, Ridge
 
 from skgd import GDRegressor
 
@@ -111,6 +111,18 @@ def test_sparse_columns_of_mixed_scales_match_dense():
     assert_allclose(sparse.coef_, dense.coef_, rtol=1e-6)
     best = LinearRegression().fit(X, y).score(X, y)
     assert sparse.score(X, y) > best - 1e-3
+
+
+def test_l1_threshold_per_coordinate_matches_lasso_on_mixed_scales():
+    # The soft-threshold in the rescaled coordinates is eta * l1 / p_j.
+    rng = np.random.RandomState(0)
+    scales = np.array([1e-6, 1e-2, 1.0, 1e6])
+    X = rng.normal(size=(300, 4)) * scales
+    y = (X / scales) @ [1.0, 2.0, 3.0, 4.0] + 0.1 * rng.normal(size=300)
+    lasso = Lasso(alpha=1e-3, tol=1e-12, max_iter=100_000).fit(X, y)
+    reg = _fit(X, y, penalty="l1", alpha=1e-3, batch_size=None, tol=1e-9)
+    assert reg.coef_[0] == 0.0 and lasso.coef_[0] == 0.0
+    assert_allclose(reg.coef_ * scales, lasso.coef_ * scales, rtol=1e-4, atol=1e-6)
 
 
 def test_constant_and_rounded_constant_columns_get_unit_scale():
