@@ -58,8 +58,8 @@ def max_abs(X):
 def _row_chunks(X, index):
     """Yield ``(positions, rows)``: the rows of ``X`` (of ``index``) by chunks.
 
-    ``rows`` is a float64 copy of a chunk; ``positions`` is the slice of the
-    chunk among the rows visited.
+    ``rows`` is a float64 copy of a chunk (which callers may change in
+    place); ``positions`` is the slice of the chunk among the rows visited.
     """
     n_rows = X.shape[0] if index is None else len(index)
     if sp.issparse(X):
@@ -70,10 +70,10 @@ def _row_chunks(X, index):
     step = max(step, 1)
     for start in range(0, n_rows, step):
         where = slice(start, min(start + step, n_rows))
-        if index is None:
-            rows = X[where].astype(np.float64)  # a view of X: copy
-        else:
-            rows = X[index[where]].astype(np.float64, copy=False)
+        rows = X[where] if index is None else X[index[where]]
+        # Only a slice of dense X is a view of it, which must be copied.
+        view = index is None and not sp.issparse(X)
+        rows = rows.astype(np.float64, copy=view)
         yield where, rows
         del rows  # before the next chunk is made
 
