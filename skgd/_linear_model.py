@@ -12,18 +12,23 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import BaseGradientDescent, training_method
+from ._linear_statistics import (
+    column_spreads,
+    largest_row_norm,
+    max_abs,
+    nonzero_rows,
+    robust_scale,
+    target_spreads,
+    top_eigenvalue,
+    weighted_mean,
+)
 from ._losses import REGRESSION_LOSSES, Penalty, get_regression_loss
 from ._training import Model
 from .schedules import get_schedule
 
-# Rows used to estimate the largest eigenvalue of the data's second moment.
-_POWER_ITERATION_ROWS = 2000
-_POWER_ITERATIONS = 30
 # The automatic step of a non-smooth loss moves the predictions by about this
 # fraction of the spread of y.
 _SUBGRADIENT_FRACTION = 0.1
-# Power iteration stops early once the estimate moves by less than this.
-_POWER_ITERATION_RTOL = 1e-3
 
 
 class _LinearModel(Model):
@@ -31,23 +36,29 @@ class _LinearModel(Model):
 
     ``params`` stacks the coefficients and, last, the intercept: shape
     ``(n_features + 1,)`` for one target, ``(n_features + 1, n_targets)`` for
-    several. ``coef`` and ``intercept`` are views of it.
+    several.
 
     With an intercept, the model is trained on implicitly centred features:
     ``(X - offset) @ coef + intercept``, where ``offset`` is the (weighted)
     mean of the training features. This is the same model with the intercept
     shifted by ``offset @ coef``, so the optimum is unchanged, but it removes
     the coupling between the intercept and the coefficients that makes
-    uncentred data (say, features around 100) badly conditioned. Nothing is
-    subtracted from ``X`` itself: the shift costs one dot product per batch,
-    and sparse input stays sparse.
+    uncentred data (say, features around 100) badly conditioned.
+
+    With ``scale``, the features are also rescaled implicitly: ``params``
+    holds ``theta = scale * coef`` rather than ``coef``, so that gradient
+    descent on ``theta`` is diagonally preconditioned (see
+    ``GDRegressor._init_params``). Nothing is subtracted from or multiplied
+    into ``X`` itself: the shift costs one dot product per batch, the
+    rescaling two products by a vector of length ``n_features``, and sparse
+    input stays sparse.
     """
 
-    def __init__(self, params, n_features, offset, loss, penalty):
+    def __init__(self, params, n_features, offset, loss, penalty, scale=None):
         self.params = params
         self.grad = np.zeros_like(params)
         self.offset = offset
-        self.coef = params[:n_features]
+        self.theta = params[:n_features]
         self.intercept = params[n_features:]
         self.grad_coef = self.grad[:n_features]
         self.grad_intercept = self.grad[n_features:]
@@ -55,16 +66,28 @@ class _LinearModel(Model):
         self.loss = loss
         self.penalty = penalty
         self.has_prox = penalty.l1 > 0
+        self.coef, self.inv_scale = self.theta, None
+        if scale is not None:
+            inv_scale = (1.0 / np.asarray(scale, np.float64)).astype(params.dtype)
+            self.inv_scale = inv_scale if params.ndim == 1 else inv_scale[:, None]
+            self.coef = np.empty_like(self.theta)
+
+    def _update_coef(self):
+        """Return ``coef``, recomputed from ``theta`` when rescaled."""
+        if self.inv_scale is not None:
+            np.multiply(self.theta, self.inv_scale, out=self.coef)
+        return self.coef
 
     def predict(self, X):
-        pred = X @ self.coef
+        coef = self._update_coef()
+        pred = X @ coef
         if self.offset is not None:
-            pred += self.intercept - self.offset @ self.coef
+            pred += self.intercept - self.offset @ coef
         return pred
 
     def loss_grad(self, X, y, sample_weight, scale):
         # The hot path of every update: a handful of vectorised calls.
-        coef, grad_coef, offset = self.coef, self.grad_coef, self.offset
+        coef, grad_coef, offset = self._update_coef(), self.grad_coef, self.offset
         residual = X @ coef
         if offset is not None:
             residual += self.intercept - offset @ coef
@@ -82,10 +105,15 @@ class _LinearModel(Model):
             else:
                 grad_coef -= np.multiply.outer(offset, dloss_sum)
             self.grad_intercept[...] = dloss_sum
-        return scale * total + self.penalty.add_gradient(coef, grad_coef)
+        penalty = self.penalty.add_gradient(coef, grad_coef)
+        if self.inv_scale is not None:
+            # The chain rule: d/dtheta = d/dcoef / scale.
+            grad_coef *= self.inv_scale
+        return scale * total + penalty
 
     def prox(self, step):
-        self.penalty.prox(self.coef, step)
+        # The L1 penalty of coef is a weighted one of theta.
+        self.penalty.prox(self.theta, step, self.inv_scale)
 
     def baseline_loss(self, X, y, sample_weight, scale):
         # The objective of predicting 0 (all parameters zero).
@@ -95,88 +123,11 @@ class _LinearModel(Model):
         return r2_score(y, self.predict(X), sample_weight=sample_weight)
 
 
-def _weighted_mean(X, weight):
-    """The weighted column means of ``X`` (dense or sparse)."""
-    return np.asarray(X.T @ weight).ravel() / weight.sum()
-
-
 def _check_finite(values, name):
     if not np.isfinite(values).all():
         raise ValueError(
             f"{name} contains NaN or infinity; pass finite starting values."
         )
-
-
-def _top_eigenvalue(X, weight, offset):
-    """Largest eigenvalue of the weighted second moment of ``X - offset``.
-
-    Power iteration on ``sum_i weight_i z_i z_i^T / n``, with
-    ``z_i = x_i - offset`` when ``offset`` is given (an intercept is fitted)
-    and ``z_i = x_i`` otherwise; ``X`` is never centred in memory.
-    """
-    n, d = X.shape
-    v = np.random.RandomState(0).uniform(0.5, 1.5, size=d)
-    v /= np.linalg.norm(v)
-    eigenvalue = 0.0
-    for _ in range(_POWER_ITERATIONS):
-        u = X @ v
-        if offset is not None:
-            u -= offset @ v
-        u *= weight
-        z = X.T @ u
-        if offset is not None:
-            z -= offset * u.sum()
-        z /= n
-        previous, eigenvalue = eigenvalue, float(np.linalg.norm(z))
-        if eigenvalue == 0.0:
-            break
-        v = z / eigenvalue
-        if abs(eigenvalue - previous) <= _POWER_ITERATION_RTOL * eigenvalue:
-            break
-    return eigenvalue
-
-
-# Rows of X are rescaled this many at a time when their norms are computed.
-_NORM_CHUNK = 4096
-
-
-def _row_norms_squared(X, offset, x_scale):
-    """Squared norms of the rows of ``(X - offset) / x_scale``.
-
-    Without rescaling, the squares of values beyond about 1e154 overflow and
-    those below about 1e-154 underflow. Rows are rescaled a chunk at a time,
-    so X is never copied whole; with ``x_scale=1`` nothing is copied.
-    """
-    n_samples = X.shape[0]
-    chunk = n_samples if x_scale == 1.0 else _NORM_CHUNK
-    centre = None if offset is None else offset / x_scale
-    norms = np.empty(n_samples)
-    for start in range(0, n_samples, chunk):
-        rows = X[start : start + chunk]
-        if x_scale != 1.0:
-            rows = rows.astype(np.float64) / x_scale
-        if sp.issparse(rows):
-            part = np.asarray(rows.multiply(rows).sum(axis=1)).ravel()
-        else:
-            part = np.einsum("ij,ij->i", rows, rows)
-        if centre is not None:
-            part += centre @ centre - 2.0 * np.asarray(rows @ centre).ravel()
-        norms[start : start + chunk] = part
-    return norms
-
-
-def _max_abs(X):
-    """The largest absolute value of ``X`` (dense or sparse), without a copy."""
-    values = X.data if sp.issparse(X) else X
-    if values.size == 0:
-        return 0.0
-    return float(max(values.max(), -values.min()))
-
-
-def _robust_spread(y):
-    """The largest median absolute deviation of the columns of ``y``."""
-    centred = np.abs(y - np.median(y, axis=0))
-    return float(np.max(np.median(centred, axis=0)))
 
 
 def _too_extreme(what, magnitude):
@@ -203,7 +154,9 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
     from ``optimizer`` and the step size from ``learning_rate`` and
     ``schedule``. The L1 part of the penalty is applied by a proximal
     (soft-threshold) step after each update, so irrelevant coefficients
-    become exactly zero.
+    become exactly zero. Features are centred and rescaled implicitly
+    (never in memory), so the defaults train any scale of X like
+    standardised data (see Notes).
 
     Parameters
     ----------
@@ -230,19 +183,23 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
         :class:`~skgd.optimizers.Optimizer` object, whose hyperparameters can
         be grid-searched as ``optimizer__<name>``.
     learning_rate : float or "auto", default="auto"
-        The base step size, scaled over time by ``schedule``. ``"auto"``
-        derives it from the data for the gradient-descent family: ``1 / L``,
-        where ``L`` is the Lipschitz constant of the mini-batch gradient
-        (the "expected smoothness" of Gower et al., 2019, computed from the
-        largest eigenvalue of the data's second moment and the largest
+        The base step size, scaled over time by ``schedule``. It applies to
+        the coefficients of the implicitly rescaled features (see Notes),
+        so one value suits data of any scale. ``"auto"`` derives it from
+        the data for the gradient-descent family: ``1 / L``, where ``L`` is
+        the Lipschitz constant of the mini-batch gradient (the "expected
+        smoothness" of Gower et al., 2019, computed from the largest
+        eigenvalue of the rescaled data's second moment and the largest
         squared row norm, the quantity scikit-learn's SAG solver uses). That
-        step can never diverge on the squared loss, whatever the scale of X,
-        so the defaults also work on unscaled data. For the non-smooth
+        step can never diverge on the squared loss. For the non-smooth
         losses (absolute, epsilon-insensitive, quantile) the step instead
         moves the predictions by a tenth of the spread of y per update, so
         that the iterates settle close to the optimum. For other optimizers,
-        ``"auto"`` is the optimizer's ``default_learning_rate``. The resolved
-        value is ``learning_rate_``.
+        ``"auto"`` is the optimizer's ``default_learning_rate`` times the
+        expected size of the coefficients, from a robust spread of y
+        (1.4826 times its median absolute deviation), which outliers and
+        heavy-tailed noise do not inflate. The resolved value is
+        ``learning_rate_``.
     schedule : str or Schedule, default="constant"
         How the learning rate changes with the update count: a name from
         :func:`skgd.schedules.available_schedules` or a
@@ -312,6 +269,27 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Feature names, when X has string column names.
+
+    Notes
+    -----
+    The features are centred and rescaled implicitly: with an intercept,
+    the model is trained as ``(X - mean) @ coef + intercept'``, and the
+    optimizer updates ``theta_j = p_j coef_j`` rather than ``coef_j``, with
+    ``p_j = sqrt(var_j + l2 / c)`` (``var_j`` the weighted variance of
+    feature ``j``, its mean square without an intercept; ``l2`` the L2
+    strength and ``c`` the loss's curvature; ``p_j = 1`` for a constant
+    feature). Every coordinate then has the same curvature, whatever the
+    scale of its feature: this is diagonal (Jacobi) preconditioning. The
+    mean and ``p`` are computed once, from the first call's data, a chunk
+    of rows at a time; ``X`` is never copied. ``coef_`` and ``intercept_``
+    are those of the original features. With ``partial_fit``, the first
+    chunk should represent the stream.
+
+    scikit-learn's ``check_sample_weight_equivalence`` checks (a sample of
+    weight 2 must fit like that sample repeated, weight 0 like the sample
+    removed) fail for shuffled mini-batches, as scikit-learn documents for
+    ``SGDRegressor``: a sample of weight 2 lands in one batch, a repeated
+    sample in two. The full-batch fit (``batch_size=None``) satisfies it.
 
     See Also
     --------
@@ -403,40 +381,76 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
     # -- hooks of BaseGradientDescent ------------------------------------------
 
     def _init_params(self, X, y, random_state, sample_weight=None):
-        """Zero coefficients; the intercept starts at the mean target.
+        """Zero coefficients, the intercept at the mean target; the scaling.
 
         With centred features, the mean target is the least-squares intercept
         whatever the coefficients, so optimizers whose steps have a fixed
         size (Adam, Lion, ...) need not walk the intercept there from zero.
+
+        The parameters are ``theta_j = p_j coef_j`` with
+        ``p_j = sqrt(var_j + l2 / c)``: ``var_j`` is the weighted variance of
+        feature ``j`` (its mean square without an intercept), ``l2`` the L2
+        strength and ``c`` the loss's curvature. Each diagonal entry of the
+        objective's Hessian in ``theta`` is then ``c``, whatever the scale of
+        the feature: gradient descent on ``theta`` is Jacobi-preconditioned.
+        ``p_j = 1`` where the feature is constant.
         """
         rows = X.shape[1] + 1
         params = np.zeros((rows,) if y.ndim == 1 else (rows, y.shape[1]), X.dtype)
-        self._offset = None
+        self._offset = centre = None
         if self.fit_intercept:
             weight = np.ones(X.shape[0]) if sample_weight is None else sample_weight
-            self._offset = _weighted_mean(X, weight).astype(X.dtype)
+            self._offset = weighted_mean(X, weight).astype(X.dtype)
             params[-1] = np.average(y, axis=0, weights=weight)
+            centre = self._offset.astype(np.float64)
+        spreads = column_spreads(X, *nonzero_rows(sample_weight, X.shape[0]), centre)
+        ridge = self._penalty().l2 / get_regression_loss(self.loss).curvature
+        scale = np.where(spreads > 0, np.hypot(spreads, np.sqrt(ridge)), 1.0)
+        if not np.isfinite(scale).all():
+            raise _too_extreme("X", max_abs(X))
+        self._scale = scale
         return params
+
+    def _penalty(self):
+        return Penalty(self.penalty, self.alpha, self.l1_ratio)
+
+    def _coef_scale(self, ndim):
+        """The factor ``p`` of ``theta = p * coef``, for coefficients of ``ndim``."""
+        # Estimators fitted before the rescaling existed have no _scale.
+        scale = getattr(self, "_scale", None)
+        if scale is None:
+            return 1.0
+        return scale if ndim == 1 else scale[:, None]
+
+    def _inv_scale(self, n_features):
+        """``1 / p`` as a float64 vector of length ``n_features``."""
+        return np.broadcast_to(1.0 / np.asarray(self._coef_scale(1)), n_features)
 
     def _pack(self, coef, intercept, dtype):
         """Return the parameter buffer of the user-facing ``coef, intercept``."""
         coef = coef if coef.ndim == 1 else coef.T
         params = np.zeros((coef.shape[0] + 1, *coef.shape[1:]), dtype=dtype)
-        params[:-1] = coef
+        params[:-1] = coef * self._coef_scale(coef.ndim)
         if self.fit_intercept:
             centred = intercept + self._offset @ coef
             params[-1] = centred if coef.ndim == 2 else centred[0]
         return params
+
+    def _unpack(self, params):
+        """Return ``coef`` (one column per target) and ``intercept`` of ``params``."""
+        coef = params[:-1] / self._coef_scale(params.ndim)
+        coef = coef.astype(params.dtype, copy=False)
+        if not self.fit_intercept:
+            return coef, np.zeros(np.size(params[-1]), dtype=params.dtype)
+        return coef, np.atleast_1d(params[-1] - self._offset @ coef)
 
     def _current_params(self):
         return self._pack(self.coef_, self.intercept_, self.coef_.dtype)
 
     def _check_init(self, coef_init, intercept_init, params):
         """Overwrite ``params`` with the user's starting values."""
-        coef = params[:-1] if params.ndim == 1 else params[:-1].T
-        intercept = np.zeros(np.size(params[-1]))
-        if self.fit_intercept:
-            intercept = np.atleast_1d(params[-1] - self._offset @ params[:-1])
+        coef, intercept = self._unpack(params)
+        coef = coef if coef.ndim == 1 else coef.T
         if coef_init is not None:
             coef_init = np.asarray(coef_init, dtype=params.dtype)
             if coef_init.shape != coef.shape:
@@ -458,78 +472,50 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
 
     def _build_model(self, params, n_features):
         loss = get_regression_loss(self.loss, self.epsilon, self.quantile)
-        penalty = Penalty(self.penalty, self.alpha, self.l1_ratio)
-        return _LinearModel(params, n_features, self._offset, loss, penalty)
+        scale = getattr(self, "_scale", None)
+        return _LinearModel(
+            params, n_features, self._offset, loss, self._penalty(), scale
+        )
 
     def _set_fitted(self, params):
-        coef = params[:-1]
-        self.coef_ = coef.copy() if coef.ndim == 1 else coef.T.copy()
-        if self.fit_intercept:
-            self.intercept_ = np.atleast_1d(params[-1] - self._offset @ coef)
-        else:
-            self.intercept_ = np.zeros(np.size(params[-1]), dtype=params.dtype)
+        coef, self.intercept_ = self._unpack(params)
+        self.coef_ = coef.copy() if coef.ndim == 1 else np.ascontiguousarray(coef.T)
 
     def _step_size_hints(self, X, y, sample_weight, batch_size):
-        """Lipschitz constant of the mini-batch gradient, and the scale of coef.
+        """Lipschitz constant of the mini-batch gradient, and the scale of theta.
 
-        The Lipschitz constant for batches of ``b`` out of ``n`` samples is
+        Everything is computed for the parameters ``theta`` (see
+        ``_init_params``), from the offset and scaling stored by it, and from
+        the rows of nonzero weight only. The Lipschitz constant for batches
+        of ``b`` out of ``n`` samples is
         ``(n (b - 1) L + (n - b) L_max) / (b (n - 1))`` (Gower et al., 2019),
-        where ``L`` is the largest eigenvalue of the (centred, weighted)
-        second moment of X, estimated by power iteration on at most 2,000
-        rows, and ``L_max`` the largest squared row norm; both are multiplied
-        by the loss's curvature, and the L2 penalty is added. The scale of the
-        coefficients is estimated as ``std(y) / sqrt(L)``.
+        where ``L`` is the largest eigenvalue of the Hessian (the centred,
+        weighted, rescaled second moment of X times the loss's curvature,
+        plus the L2 penalty), estimated by power iteration on at most 2,000
+        rows, and ``L_max`` the largest of the samples' own constants. With
+        one row, or ``b >= n``, it is ``L``, exact for that data. The scale
+        of ``theta`` is estimated as ``s_y / sqrt(L)``, with ``s_y`` a robust
+        spread of y: ``1.4826`` times its median absolute deviation, or its
+        standard deviation where that is 0.
         """
-        n_samples = X.shape[0]
-        weight = (
-            np.ones(n_samples)
-            if sample_weight is None
-            else sample_weight / sample_weight.mean()
-        )
-        rows = np.arange(n_samples)
-        if n_samples > _POWER_ITERATION_ROWS:
-            rows = np.random.RandomState(0).choice(
-                n_samples, _POWER_ITERATION_ROWS, replace=False
-            )
-        # Work on X / x_scale (and y / y_scale) so that squares neither
-        # overflow nor underflow, whatever the magnitude of the data.
-        # The power iteration always runs on the sample scaled to [-1, 1];
-        # squared row norms only need scaling for extreme magnitudes.
-        x_max = _max_abs(X)
-        sample_scale = x_max if x_max > 0 else 1.0
-        offset = None
-        if self._offset is not None:
-            offset = self._offset.astype(np.float64) / sample_scale
-        sample = X[rows].astype(np.float64) / sample_scale
-        eigenvalue = _top_eigenvalue(sample, weight[rows], offset)
-        top = eigenvalue * sample_scale * sample_scale
-        if not np.isfinite(top) or (eigenvalue > 0 and top == 0 and offset is None):
-            raise _too_extreme("X", x_max)
-        # The intercept's direction is decoupled from the centred features;
-        # its eigenvalue and squared "row norm" are the mean weight, 1.
-        intercept = 0.0 if offset is None else 1.0
-        top = max(top, intercept)
-        y_max = _max_abs(y)
-        y_scale = y_max if y_max > 0 else 1.0
-        y_centred = (y - np.average(y, axis=0, weights=weight)) / y_scale
-        y_var = np.average(y_centred**2, axis=0, weights=weight)
-        y_std = float(np.max(np.sqrt(y_var))) * y_scale
-        scale = y_std / np.sqrt(top) if top > 0 and y_std > 0 else 1.0
-        if not np.isfinite(scale):
-            raise _too_extreme("y", y_max)
-        if batch_size < n_samples:
-            x_scale = 1.0 if 1e-100 < x_max < 1e100 else sample_scale
-            norms = _row_norms_squared(X, self._offset, x_scale)
-            norms = norms * x_scale * x_scale + intercept
-            largest = float(np.max(weight * norms))
-            b, n = batch_size, n_samples
-            top = (n * (b - 1) * top + (n - b) * largest) / (b * (n - 1))
-            if not np.isfinite(top):
-                raise _too_extreme("X", x_max)
+        index, weight = nonzero_rows(sample_weight, X.shape[0])
+        y = y if index is None else y[index]
         loss = get_regression_loss(self.loss)
-        l2 = Penalty(self.penalty, self.alpha, self.l1_ratio).l2
+        # The L2 penalty's curvature along each theta_j (1 / p_j**2 can only
+        # overflow without a penalty).
+        l2 = self._penalty().l2
+        ridge = np.zeros(X.shape[1])
+        if l2 > 0:
+            ridge = l2 * np.square(self._inv_scale(X.shape[1]))
+        smooth_ridge = ridge / loss.curvature if loss.smooth else None
+        top, lipschitz = self._curvatures(X, index, weight, batch_size, smooth_ridge)
+        std, mad = target_spreads(y, weight)
+        spread = robust_scale(std, mad)
+        scale = spread / np.sqrt(top) if top > 0 and spread > 0 else 1.0
+        if not np.isfinite(scale):
+            raise _too_extreme("y", max_abs(y))
         if loss.smooth:
-            lipschitz = loss.curvature * top + l2
+            lipschitz = loss.curvature * lipschitz
         else:
             # A subgradient step moves the predictions by about lr * top
             # whatever the residuals; 1 / lipschitz keeps that a small
@@ -537,9 +523,35 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
             # optimum stays well below the noise. The spread is the median
             # absolute deviation, which outliers (the reason for choosing a
             # robust loss) do not inflate.
-            spread = _robust_spread(y) or y_std or y_max or 1.0
-            lipschitz = top / (_SUBGRADIENT_FRACTION * spread) + l2
+            spread = mad or std or max_abs(y) or 1.0
+            lipschitz = lipschitz / (_SUBGRADIENT_FRACTION * spread) + np.max(ridge)
+        lipschitz = float(lipschitz)
         return (lipschitz if lipschitz > 0 else None), scale
+
+    def _curvatures(self, X, index, weight, batch_size, ridge):
+        """``L`` and the mini-batch ``L_b`` of the rescaled data, plus ``ridge``.
+
+        Per unit of the loss's curvature; ``ridge`` (or None) is a diagonal
+        added to the second moment.
+        """
+        offset = None if self._offset is None else self._offset.astype(np.float64)
+        inv_scale = self._inv_scale(X.shape[1])
+        # The intercept is a column of ones. It is decoupled from features
+        # centred on their mean, but not, say, on a later partial_fit chunk.
+        intercept = offset is not None
+        top = top_eigenvalue(X, index, weight, offset, inv_scale, ridge, intercept)
+        n = len(weight)
+        b = min(batch_size, n)
+        lipschitz = top
+        if b < n:
+            largest = largest_row_norm(
+                X, index, weight, offset, inv_scale, float(intercept)
+            )
+            largest += 0.0 if ridge is None else float(np.max(ridge))
+            lipschitz = (n * (b - 1) * top + (n - b) * largest) / (b * (n - 1))
+        if not np.isfinite(lipschitz):
+            raise _too_extreme("X", max_abs(X))
+        return top, lipschitz
 
     def _split_validation(self, X, y, sample_weight, random_state):
         n_val = int(np.ceil(self.validation_fraction * X.shape[0]))

@@ -191,10 +191,16 @@ class Penalty:
             total += self.l1 * float(np.abs(w).sum())
         return total
 
-    def prox(self, w, step):
-        """Soft-threshold ``w`` in place by ``step * l1``."""
+    def prox(self, w, step, weight=None):
+        """Soft-threshold ``w`` in place by ``step * l1`` (times ``weight``).
+
+        ``weight`` (broadcast against ``w``) gives each coefficient its own
+        threshold: the prox of the weighted penalty ``l1 * sum(weight * |w|)``.
+        """
         if self.l1:
             threshold = step * self.l1
+            if weight is not None:
+                threshold = threshold * weight
             shrunk = np.abs(w) - threshold
             np.maximum(shrunk, 0.0, out=shrunk)
             np.copysign(shrunk, w, out=w)

@@ -171,10 +171,13 @@ def test_loss_values():
 @pytest.mark.parametrize("loss", REGRESSION_LOSSES)
 @pytest.mark.parametrize("n_targets", [1, 2])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_model_gradient_matches_finite_differences(loss, n_targets, weighted):
+@pytest.mark.parametrize("rescaled", [False, True])
+def test_model_gradient_matches_finite_differences(loss, n_targets, weighted, rescaled):
     rng = np.random.RandomState(1)
     n, d = 30, 4
-    X = rng.normal(size=(n, d))
+    # With rescaling, params hold theta = scale * coef.
+    scale = np.array([0.2, 1.0, 3.0, 10.0]) if rescaled else None
+    X = rng.normal(size=(n, d)) / (1.0 if scale is None else scale)
     y = rng.normal(size=(n,) if n_targets == 1 else (n, n_targets))
     weight = rng.uniform(0.5, 2.0, size=n) if weighted else None
     shape = (d + 1,) if n_targets == 1 else (d + 1, n_targets)
@@ -186,6 +189,7 @@ def test_model_gradient_matches_finite_differences(loss, n_targets, weighted):
         X.mean(axis=0),
         get_regression_loss(loss, epsilon=0.1, quantile=0.3),
         penalty,
+        scale,
     )
     scale = 1.0 / n
     model.loss_grad(X, y, weight, scale)
@@ -214,6 +218,9 @@ def test_penalty_values_and_prox():
     assert_allclose(grad, 1.5 * w)
     penalty.prox(w, step=0.2)  # threshold 0.1
     assert_allclose(w, [0.4, 0.0, 1.9, 0.0])
+    # Per-coefficient thresholds: the prox of l1 * sum(weight * |w|).
+    penalty.prox(w, step=0.2, weight=np.array([2.0, 1.0, 10.0, 1.0]))
+    assert_allclose(w, [0.2, 0.0, 0.9, 0.0])
     assert Penalty(None, 1.0, 0.5).value(w) == 0.0
 
 
