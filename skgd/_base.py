@@ -83,6 +83,18 @@ def _same_hyperparameters(a, b):
         return joblib.hash(params_a) == joblib.hash(params_b)
 
 
+def _hook_data(data):
+    """The ``X, y, sample_weight`` handed to the estimator's set-up hooks.
+
+    Weights of ones stand for None with float32 data: a hook combining X
+    with a default float64 weight vector would make a float64 copy of X.
+    """
+    weight = data.sample_weight
+    if weight is None and data.X.dtype != np.float64:
+        weight = np.ones(data.X.shape[0], data.X.dtype)
+    return data.X, data.y, weight
+
+
 class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
     """Parameters and fit driver common to the skgd estimators.
 
@@ -269,7 +281,7 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         """Create the training state of a first fit."""
         optimizer = get_optimizer(self.optimizer)
         optimizer._validate_params()
-        X, y, sample_weight = data.X, data.y, data.sample_weight
+        X, y, sample_weight = _hook_data(data)
         params = self._init_params(X, y, random_state, sample_weight)
         learning_rate = self._learning_rate(
             optimizer, X, y, sample_weight, data.n_samples
@@ -302,7 +314,7 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         """
         optimizer = get_optimizer(self.optimizer)
         optimizer._validate_params()
-        fields = (data.X, data.y, data.sample_weight)
+        fields = _hook_data(data)
         changed = not _same_hyperparameters(optimizer, state.optimizer.optimizer)
         if state.average is not None:
             params = state.params.copy()

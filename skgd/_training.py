@@ -214,12 +214,16 @@ class TrainingData:
         The full data; with early stopping, the held-out rows are part of
         them but never visited (they are not copied out either).
     sample_weight : ndarray or None
-        One weight per row of ``X``; zero on the held-out rows.
+        One weight per row of ``X``; zero on the held-out rows (set so
+        when ``rows`` is given without weights).
     rows : ndarray of int or None
         The training rows, or None for all rows.
     """
 
     def __init__(self, X, y, sample_weight, rows=None):
+        if rows is not None and sample_weight is None:
+            sample_weight = np.zeros(X.shape[0], X.dtype)
+            sample_weight[rows] = 1
         self.X, self.y, self.sample_weight, self.rows = X, y, sample_weight, rows
         self.n_samples = X.shape[0] if rows is None else len(rows)
         if sample_weight is None:
