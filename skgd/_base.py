@@ -463,16 +463,19 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         if self.verbose and not partial:
             print(self._stop_message(state, reason, first_epoch))
         if not (partial or reason or self.tol is None):
-            warnings.warn(
-                f"Maximum number of epochs ({self.max_iter}) reached and the "
-                "optimization hasn't converged yet. Increase max_iter, or tol, "
-                "or the learning_rate.",
-                ConvergenceWarning,
-                # The user's call, through fit, _fit_context and
-                # training_method.
-                stacklevel=5,
-            )
+            self._warn_not_converged()
         return self
+
+    def _warn_not_converged(self):
+        warnings.warn(
+            f"Maximum number of epochs ({self.max_iter}) reached and the "
+            "optimization hasn't converged yet. Increase max_iter, or tol, "
+            "or the learning_rate.",
+            ConvergenceWarning,
+            # The user's call, through fit, _fit_context, training_method
+            # and _fit_gd.
+            stacklevel=6,
+        )
 
     def _finish(self, state, params, config, partial, first_epoch):
         """Record the trained parameters (the best epoch's, with early stopping)."""

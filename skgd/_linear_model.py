@@ -292,9 +292,12 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
     intercept_ : ndarray of shape (1,) or (n_targets,)
         The intercept (zeros when ``fit_intercept=False``).
     n_iter_ : int
-        Epochs run, summed over ``partial_fit`` and warm-started calls.
+        Epochs run by the last ``fit``, also when warm-started (as in
+        ``SGDRegressor``); after ``partial_fit``, the epochs since the first
+        fit (one per call).
     t_ : int
-        Parameter updates made.
+        Parameter updates made since the first fit, summed over
+        ``partial_fit`` and warm-started calls.
     loss_curve_ : list of float
         The training objective (penalty included) of each epoch, averaged
         over its batches.
@@ -307,7 +310,9 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
     best_validation_score_ : float or None
         The best of ``validation_scores_``.
     learning_rate_ : float
-        The base learning rate used (``learning_rate`` resolved).
+        The base learning rate used (``learning_rate`` resolved). With
+        ``"auto"``, each ``partial_fit`` call derives it from its chunk too
+        and keeps the smaller rate, so it may decrease from call to call.
     optimizer_ : Optimizer
         The optimizer object used.
     n_features_in_ : int

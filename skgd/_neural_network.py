@@ -260,9 +260,12 @@ class MLPGDClassifier(ClassifierMixin, BaseGradientDescent):
     out_activation_ : str
         ``"logistic"`` or ``"softmax"``.
     n_iter_ : int
-        Epochs run, summed over ``partial_fit`` and warm-started calls.
+        Epochs run by the last ``fit``, also when warm-started (as in
+        ``SGDRegressor``); after ``partial_fit``, the epochs since the first
+        fit (one per call).
     t_ : int
-        Parameter updates made.
+        Parameter updates made since the first fit, summed over
+        ``partial_fit`` and warm-started calls.
     loss_curve_ : list of float
         The training objective (penalty included) of each epoch.
     loss_ : float
