@@ -7,20 +7,28 @@ resolves the optimizer and schedule, splits off validation data, runs the
 shared loop in :mod:`skgd._training`, and records the fitted attributes.
 """
 
-import copy
 import functools
 import warnings
 from numbers import Integral, Real
 
 import joblib
-from sklearn.base import BaseEstimator
+import numpy as np
+from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight
 
 from ._callbacks import CallbackSupportMixin, fitted_attributes, start_callbacks
-from ._training import LoopConfig, TrainingState, train
+from ._training import (
+    LoopConfig,
+    TrainingData,
+    TrainingState,
+    n_batches,
+    stop_message,
+    train,
+)
 from .optimizers import (
     Optimizer,
     OptimizerState,
@@ -90,6 +98,18 @@ def _same_hyperparameters(a, b):
     return True
 
 
+def _hook_data(data):
+    """The ``X, y, sample_weight`` handed to the estimator's set-up hooks.
+
+    Weights of ones stand for None with float32 data: a hook combining X
+    with a default float64 weight vector would make a float64 copy of X.
+    """
+    weight = data.sample_weight
+    if weight is None and data.X.dtype != np.float64:
+        weight = np.ones(data.X.shape[0], data.X.dtype)
+    return data.X, data.y, weight
+
+
 class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
     """Parameters and fit driver common to the skgd estimators.
 
@@ -149,13 +169,21 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
                     raise ValueError(
                         f"Cannot set the nested parameters of {name}={value!r}: {exc}"
                     ) from None
-        saved = dict(vars(self))
+        # Nothing is half-set when one of the settings is invalid: neither
+        # this estimator nor an optimizer or schedule object, which nested
+        # settings change in place (it may be the user's own object).
+        components = {id(c): c for c in (self, *vars(self).values(), *params.values())}
+        saved = [
+            (c, dict(vars(c)))
+            for c in components.values()
+            if c is self or isinstance(c, (Optimizer, Schedule))
+        ]
         try:
             return super().set_params(**params)
         except BaseException:
-            # Nothing is half-set when one of the settings is invalid.
-            vars(self).clear()
-            vars(self).update(saved)
+            for component, attributes in saved:
+                vars(component).clear()
+                vars(component).update(attributes)
             raise
 
     # -- hooks each estimator implements ---------------------------------------
@@ -188,9 +216,56 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         """
         return None, 1.0
 
+    def _structure(self):
+        """The settings that shape the parameters, which a warm start keeps.
+
+        None when there are none beyond the data (a changed network, for
+        example, is caught when the previous weights are packed).
+        """
+        return None
+
     def _split_validation(self, X, y, sample_weight, random_state):
-        """Return ``(train, validation)`` triples for early stopping."""
-        raise NotImplementedError
+        """Pick the rows held out for early stopping.
+
+        Returns
+        -------
+        train : ndarray of int
+            The training rows, in increasing order (they are not copied).
+        validation : tuple (X, y, sample_weight)
+            A copy of the held-out rows; for a classifier, stratified by
+            class.
+        """
+        n_samples = X.shape[0]
+        n_val = int(np.ceil(self.validation_fraction * n_samples))
+        if n_val < 2 or n_samples - n_val < 1:
+            raise ValueError(
+                f"early_stopping needs at least 2 validation samples and 1 "
+                f"training sample, but validation_fraction="
+                f"{self.validation_fraction} of {n_samples} samples gives "
+                f"{n_val}. Use more data, a larger validation_fraction, or "
+                "early_stopping=False."
+            )
+        train, held_out = train_test_split(
+            np.arange(n_samples),
+            test_size=n_val,
+            random_state=random_state.randint(2**31 - 1),
+            stratify=self._validation_strata(y),
+        )
+        weight = None if sample_weight is None else sample_weight[held_out]
+        return np.sort(train), (X[held_out], y.take(held_out, axis=0), weight)
+
+    def _validation_strata(self, y):
+        """The class of each row of a classifier's indicator targets, or None.
+
+        Multilabel targets (rows with several labels) are not stratified.
+        """
+        if not is_classifier(self) or y.ndim != 2:
+            return None
+        if y.shape[1] == 1:
+            return y[:, 0]
+        if not np.all(y.sum(axis=1) == 1):
+            return None
+        return y.argmax(axis=1)
 
     def _get_schedule(self):
         return get_schedule(self.schedule)
@@ -217,34 +292,44 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
             )
         return sample_weight
 
-    def _start(self, X, y, sample_weight, random_state):
+    def _start(self, data, random_state):
         """Create the training state of a first fit."""
         optimizer = get_optimizer(self.optimizer)
         optimizer._validate_params()
+        X, y, sample_weight = _hook_data(data)
         params = self._init_params(X, y, random_state, sample_weight)
-        learning_rate = self._learning_rate(optimizer, X, y, sample_weight)
+        learning_rate = self._learning_rate(
+            optimizer, X, y, sample_weight, data.n_samples
+        )
         state = TrainingState(optimizer, params, learning_rate, random_state)
         # The parameter the rate came from, to notice when the user changes it.
         state.learning_rate_param = self.learning_rate
+        state.structure = self._structure()
         return params, state
 
-    def _learning_rate(self, optimizer, X, y, sample_weight):
-        """The base learning rate: ``learning_rate``, or derived from the data."""
+    def _learning_rate(self, optimizer, X, y, sample_weight, n_samples=None):
+        """The base learning rate: ``learning_rate``, or derived from the data.
+
+        ``n_samples`` is the number of training rows (default: all rows of
+        ``X``), which sets the batch size.
+        """
         if self.learning_rate != "auto":
             return float(self.learning_rate)
-        batch_size = self._batch_size(X.shape[0])
+        batch_size = self._batch_size(X.shape[0] if n_samples is None else n_samples)
         hints = self._step_size_hints(X, y, sample_weight, batch_size)
         return float(optimizer.auto_learning_rate(*hints))
 
-    def _continue(self, X, y, sample_weight):
-        """Copy the training state of a previous fit, and its parameters.
+    def _continue(self, state, data, partial):
+        """Prepare ``state`` (a copy of the last one) and its parameters.
 
         Training works on copies, so a call that fails leaves the fitted
-        estimator exactly as it was.
+        estimator exactly as it was. With ``learning_rate="auto"``, each
+        ``partial_fit`` chunk may lower the rate: a chunk can hold rows
+        larger than any seen before.
         """
-        state = copy.deepcopy(self._state)
         optimizer = get_optimizer(self.optimizer)
         optimizer._validate_params()
+        fields = _hook_data(data)
         changed = not _same_hyperparameters(optimizer, state.optimizer.optimizer)
         if state.average is not None:
             params = state.params.copy()
@@ -259,25 +344,90 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         if rate_changed or (changed and self.learning_rate == "auto"):
             # The user changed the learning rate between calls, or an
             # automatic one must be derived again for a new optimizer.
-            rate = self._learning_rate(optimizer, X, y, sample_weight)
+            rate = self._learning_rate(optimizer, *fields, data.n_samples)
             state.initial_learning_rate = state.learning_rate = rate
             state.learning_rate_param = self.learning_rate
-        return params, state
+        elif partial and self.learning_rate == "auto":
+            rate = self._learning_rate(optimizer, *fields, data.n_samples)
+            state.initial_learning_rate = min(state.initial_learning_rate, rate)
+            state.learning_rate = min(state.learning_rate, rate)
+        return params
 
-    def _loop_config(self, n_samples, schedule, early_stopping):
-        batch_size = self._batch_size(n_samples)
+    def _average_start(self, state, n_samples, batch_size, partial):
+        """The ``samples_seen`` count from which iterates are averaged (0: never)."""
         average = getattr(self, "average", False)
+        if isinstance(average, str) and partial:
+            # "auto" in a stream: every chunk is a sample of the data, so the
+            # iterates are averaged across calls, from the second call on.
+            return state.samples_seen + n_samples + 1 if not state.samples_seen else 1
+        if isinstance(average, str):  # "auto": from the 2nd epoch of a fit
+            state.average, state.n_averaged = None, 0
+            if batch_size >= n_samples:
+                return 0
+            return state.samples_seen + n_samples + 1
+        return 0 if average is False else int(average)
+
+    def _loop_config(self, n_samples, schedule, state, partial):
+        batch_size = self._batch_size(n_samples)
         return LoopConfig(
             schedule=schedule,
             batch_size=batch_size,
             shuffle=self.shuffle,
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
-            early_stopping=early_stopping,
-            average_start=int(average) if average is not False else 0,
-            total_steps=self.max_iter * -(-n_samples // batch_size),
+            early_stopping=self.early_stopping and not partial,
+            average_start=self._average_start(state, n_samples, batch_size, partial),
+            restart_average=isinstance(getattr(self, "average", False), str)
+            and not partial,
+            total_steps=self.max_iter * n_batches(n_samples, batch_size),
             verbose=self.verbose,
         )
+
+    def _check_structure(self, partial):
+        """Whether a previous fit can be continued; False means start afresh.
+
+        A warm-started ``fit`` after a change of structure (such as
+        ``fit_intercept``) starts from scratch; ``partial_fit`` refuses.
+        """
+        before = getattr(self._state, "structure", None)
+        now = self._structure()
+        if before is None or before == now:
+            return True
+        if partial:
+            raise ValueError(
+                f"partial_fit cannot continue the previous training: {before} "
+                f"was changed to {now} since, which changes the model's "
+                "parameters. Call fit to train the new model from scratch."
+            )
+        return False
+
+    def _prepare(self, X, y, sample_weight, partial):
+        """The starting parameters, the state and the training/validation data.
+
+        With early stopping, the validation rows are picked first, so that
+        nothing fitted before training (the offset, the starting intercept,
+        the automatic learning rate) sees them: the hooks get sample weights
+        that are 0 on those rows.
+        """
+        sample_weight = self._sample_weight(sample_weight, X)
+        warm = hasattr(self, "_state") and (partial or self.warm_start)
+        state = None
+        if warm and self._check_structure(partial):
+            state = self._state.for_next_call()
+            random_state = state.random_state
+        else:
+            random_state = check_random_state(self.random_state)
+        rows, validation, weight = None, None, sample_weight
+        if self.early_stopping and not partial:
+            rows, validation = self._split_validation(X, y, sample_weight, random_state)
+            weight = np.zeros(X.shape[0], X.dtype)
+            weight[rows] = 1 if sample_weight is None else sample_weight[rows]
+        data = TrainingData(X, y, weight, rows)
+        if state is None:
+            params, state = self._start(data, random_state)
+        else:
+            params = self._continue(state, data, partial)
+        return params, state, data, validation
 
     def _fit_gd(self, X, y, sample_weight, *, partial, init=None, callback_data=None):
         """Train on validated ``X, y``.
@@ -288,29 +438,21 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         of the training targets (a classifier passes the user's labels, not
         the indicator matrix it trains on).
         """
-        sample_weight = self._sample_weight(sample_weight, X)
-        fitted = hasattr(self, "_state")
-        if fitted and (partial or self.warm_start):
-            params, state = self._continue(X, y, sample_weight)
-        else:
-            random_state = check_random_state(self.random_state)
-            params, state = self._start(X, y, sample_weight, random_state)
+        if partial and self.early_stopping:
+            # As SGDRegressor: a stream has no fixed held-out set.
+            raise ValueError("early_stopping should be False with partial_fit.")
+        params, state, data, validation = self._prepare(X, y, sample_weight, partial)
         if init is not None:
             init(params)
         schedule = self._get_schedule()
         schedule._validate_params()
-        early_stopping = self.early_stopping and not partial
-        data, validation = (X, y, sample_weight), None
-        if early_stopping:
-            data, validation = self._split_validation(
-                X, y, sample_weight, state.random_state
-            )
-        config = self._loop_config(data[0].shape[0], schedule, early_stopping)
+        config = self._loop_config(data.n_samples, schedule, state, partial)
         if not partial:
             state.reset_monitoring()
         model = self._build_model(params, X.shape[1])
         state.optimizer.decay_index = model.decay_index
         max_epochs = 1 if partial else self.max_iter
+        first_epoch = state.n_iter
 
         def fitted():
             current = params if state.average is None else state.average
@@ -319,43 +461,76 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         callback_y, callback_weight = (
             (y, sample_weight) if callback_data is None else callback_data
         )
-        callbacks = start_callbacks(
-            self, X, callback_y, callback_weight, max_epochs, fitted
-        )
-        stopped = train(
-            model,
-            state,
-            config,
-            data,
-            validation,
-            max_epochs=max_epochs,
-            check=not partial,
-            callbacks=callbacks,
-        )
-        if early_stopping and state.best_params is not None:
-            params[...] = state.best_params
-        state.params = params
-        self._state = state
-        self._set_fitted(params if state.average is None else state.average)
-        self._set_history(state)
-        if callbacks is not None:
-            callbacks.end()
-        if not (partial or stopped or self.tol is None):
-            warnings.warn(
-                f"Maximum number of epochs ({self.max_iter}) reached and the "
-                "optimization hasn't converged yet. Increase max_iter, or tol, "
-                "or the learning_rate.",
-                ConvergenceWarning,
-                # The user's call, through fit, _fit_context and
-                # training_method.
-                stacklevel=5,
+        try:
+            callbacks = start_callbacks(
+                self, X, callback_y, callback_weight, max_epochs, fitted
             )
+            reason = train(
+                model,
+                state,
+                config,
+                data,
+                validation,
+                max_epochs,
+                not partial,
+                callbacks,
+            )
+            self._finish(state, params, config, partial, first_epoch)
+            if callbacks is not None:
+                callbacks.end()
+        except BaseException:
+            state.rollback()
+            raise
+        if self.verbose and not partial:
+            print(self._stop_message(state, reason, first_epoch))
+        if not (partial or reason or self.tol is None):
+            self._warn_not_converged()
         return self
 
-    def _set_history(self, state):
-        self.n_iter_ = state.n_iter
+    def _warn_not_converged(self):
+        warnings.warn(
+            f"Maximum number of epochs ({self.max_iter}) reached and the "
+            "optimization hasn't converged yet. Increase max_iter, or tol, "
+            "or the learning_rate.",
+            ConvergenceWarning,
+            # The user's call, through fit, _fit_context, training_method
+            # and _fit_gd.
+            stacklevel=6,
+        )
+
+    def _finish(self, state, params, config, partial, first_epoch):
+        """Record the trained parameters (the best epoch's, with early stopping)."""
+        final = params if state.average is None else state.average
+        if config.early_stopping and state.best_params is not None:
+            # The snapshot is of what was scored: the average, if any.
+            final = params[...] = state.best_params
+            if state.average is not None:
+                state.average[...] = final
+        auto = isinstance(getattr(self, "average", False), str)
+        if auto and not partial and final is not params:
+            # average="auto" averages within a fit: the next call continues
+            # from the average, the better point. A stream keeps averaging.
+            params[...] = final
+            state.average, state.n_averaged = None, 0
+            final = params
+        state.params = params
+        self._state = state
+        self._set_fitted(final)
+        self._set_history(
+            state, state.n_iter if partial else state.n_iter - first_epoch
+        )
+
+    def _stop_message(self, state, reason, first_epoch):
+        best = (state.best_epoch - first_epoch, state.best_validation_score)
+        epochs = state.n_iter - first_epoch
+        return stop_message(reason, epochs, self.max_iter, self.early_stopping, best)
+
+    def _set_history(self, state, n_iter):
+        self.n_iter_ = n_iter
         self.t_ = state.t
-        self.loss_curve_ = list(state.loss_curve)
+        # The state's own list: copying the history would make every
+        # partial_fit call slower than the one before.
+        self.loss_curve_ = state.loss_curve
         self.loss_ = state.loss_curve[-1]
         self.best_loss_ = state.best_loss
         self.learning_rate_ = state.initial_learning_rate

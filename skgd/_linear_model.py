@@ -7,7 +7,6 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
-from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -224,10 +223,16 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
         Share of the training data held out when ``early_stopping`` is on.
     shuffle : bool, default=True
         Whether to shuffle the samples before each epoch.
-    average : bool or int, default=False
+    average : bool, int or "auto", default="auto"
         Polyak-Ruppert averaging, as in ``SGDRegressor``: ``True`` makes
         ``coef_`` the average of the iterates of all updates; an integer ``k``
-        starts averaging once ``k`` samples have been seen.
+        starts averaging once ``k`` samples have been seen. ``"auto"``
+        averages the iterates from the second epoch of each ``fit`` on when
+        the batches are smaller than the training set, which removes most of
+        the noise of stochastic gradients, and never averages full-batch
+        gradient descent. In ``partial_fit``, where every chunk is a sample of
+        a stream, ``"auto"`` averages the iterates across calls from the
+        second call on, while training continues from the last iterate.
     epsilon : float, default=0.1
         The width of the ``huber``, ``epsilon_insensitive`` and
         ``squared_epsilon_insensitive`` losses.
@@ -247,9 +252,12 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
     intercept_ : ndarray of shape (1,) or (n_targets,)
         The intercept (zeros when ``fit_intercept=False``).
     n_iter_ : int
-        Epochs run, summed over ``partial_fit`` and warm-started calls.
+        Epochs run by the last ``fit``, also when warm-started (as in
+        ``SGDRegressor``); after ``partial_fit``, the epochs since the first
+        fit (one per call).
     t_ : int
-        Parameter updates made.
+        Parameter updates made since the first fit, summed over
+        ``partial_fit`` and warm-started calls.
     loss_curve_ : list of float
         The training objective (penalty included) of each epoch, averaged
         over its batches.
@@ -262,7 +270,9 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
     best_validation_score_ : float or None
         The best of ``validation_scores_``.
     learning_rate_ : float
-        The base learning rate used (``learning_rate`` resolved).
+        The base learning rate used (``learning_rate`` resolved). With
+        ``"auto"``, each ``partial_fit`` call derives it from its chunk too
+        and keeps the smaller rate, so it may decrease from call to call.
     optimizer_ : Optimizer
         The optimizer object used.
     n_features_in_ : int
@@ -326,7 +336,11 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
         "alpha": [Interval(Real, 0, None, closed="left")],
         "l1_ratio": [Interval(Real, 0, 1, closed="both")],
         "fit_intercept": ["boolean"],
-        "average": ["boolean", Interval(Integral, 1, None, closed="left")],
+        "average": [
+            "boolean",
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "epsilon": [Interval(Real, 0, None, closed="left")],
         "quantile": [Interval(Real, 0, 1, closed="neither")],
     }
@@ -349,7 +363,7 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
         early_stopping=False,
         validation_fraction=0.1,
         shuffle=True,
-        average=False,
+        average="auto",
         epsilon=0.1,
         quantile=0.5,
         random_state=None,
@@ -553,24 +567,8 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
             raise _too_extreme("X", max_abs(X))
         return top, lipschitz
 
-    def _split_validation(self, X, y, sample_weight, random_state):
-        n_val = int(np.ceil(self.validation_fraction * X.shape[0]))
-        if n_val < 2 or X.shape[0] - n_val < 1:
-            raise ValueError(
-                f"early_stopping needs at least 2 validation samples and 1 "
-                f"training sample, but validation_fraction="
-                f"{self.validation_fraction} of {X.shape[0]} samples gives "
-                f"{n_val}. Use more data, a larger validation_fraction, or "
-                "early_stopping=False."
-            )
-        arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
-        split = train_test_split(
-            *arrays, test_size=n_val, random_state=random_state.randint(2**31 - 1)
-        )
-        train_part, val_part = split[0::2], split[1::2]
-        if sample_weight is None:
-            train_part, val_part = train_part + [None], val_part + [None]
-        return tuple(train_part), tuple(val_part)
+    def _structure(self):
+        return {"fit_intercept": self.fit_intercept}
 
     def _get_schedule(self):
         if self.schedule == "optimal":

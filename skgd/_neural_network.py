@@ -7,7 +7,6 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import log_expit
 from sklearn.base import ClassifierMixin, _fit_context
-from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
@@ -262,9 +261,12 @@ class MLPGDClassifier(ClassifierMixin, BaseGradientDescent):
     out_activation_ : str
         ``"logistic"`` or ``"softmax"``.
     n_iter_ : int
-        Epochs run, summed over ``partial_fit`` and warm-started calls.
+        Epochs run by the last ``fit``, also when warm-started (as in
+        ``SGDRegressor``); after ``partial_fit``, the epochs since the first
+        fit (one per call).
     t_ : int
-        Parameter updates made.
+        Parameter updates made since the first fit, summed over
+        ``partial_fit`` and warm-started calls.
     loss_curve_ : list of float
         The training objective (penalty included) of each epoch.
     loss_ : float
@@ -441,29 +443,6 @@ class MLPGDClassifier(ClassifierMixin, BaseGradientDescent):
     def _glorot_bounds(self, shapes):
         factor = 2.0 if self.activation == "logistic" else 6.0
         return [np.sqrt(factor / (n_in + n_out)) for n_in, n_out in shapes]
-
-    def _split_validation(self, X, y, sample_weight, random_state):
-        n_val = int(np.ceil(self.validation_fraction * X.shape[0]))
-        if n_val < 2 or X.shape[0] - n_val < 1:
-            raise ValueError(
-                f"early_stopping needs at least 2 validation samples and 1 "
-                f"training sample; validation_fraction={self.validation_fraction}"
-                f" of {X.shape[0]} samples gives {n_val}."
-            )
-        stratify = None
-        if not self._setup.multilabel:
-            stratify = y.argmax(axis=1) if y.shape[1] > 1 else y[:, 0]
-        arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
-        split = train_test_split(
-            *arrays,
-            test_size=n_val,
-            random_state=random_state.randint(2**31 - 1),
-            stratify=stratify,
-        )
-        train_part, val_part = split[0::2], split[1::2]
-        if sample_weight is None:
-            train_part, val_part = train_part + [None], val_part + [None]
-        return tuple(train_part), tuple(val_part)
 
     # -- validation --------------------------------------------------------------
 

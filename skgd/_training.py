@@ -8,6 +8,7 @@ stop. Everything that must survive between ``partial_fit`` calls lives in a
 :class:`TrainingState`.
 """
 
+import copy
 import math
 import sys
 import time
@@ -75,6 +76,9 @@ class LoopConfig:
     n_iter_no_change: int = 5
     early_stopping: bool = False
     average_start: int = 0
+    # Restart the average after every epoch whose objective still fell by
+    # more than tol: average only the iterates that hover around the optimum.
+    restart_average: bool = False
     total_steps: int | None = None
     verbose: int = 0
 
@@ -111,16 +115,42 @@ class TrainingState:
         self.average = None
         self.n_averaged = 0
         self.last_rate = learning_rate
-        # The objective that an exploding one is measured against: set on the
-        # first batch ever trained on (see ``run_epoch``).
+        # The objective that an exploding one is measured against: set at
+        # the start of every call (see ``start_objective``).
         self.reference_loss = None
+        self.best_epoch = 0
 
     def reset_monitoring(self):
         """Start convergence monitoring afresh (at each ``fit``)."""
         self.best_loss = np.inf
         self.best_validation_score = -np.inf
         self.best_params = None
+        self.best_epoch = 0
         self.no_improvement = 0
+
+    def for_next_call(self):
+        """A copy to train on, so that a failed call leaves this state intact.
+
+        Only what training changes in place is copied: the optimizer's
+        buffers, the running average and the random generator. The history
+        lists are shared and only appended to; :meth:`rollback` trims them
+        back if the call fails. A call thus costs the same whatever the
+        length of the history.
+        """
+        state = copy.copy(self)
+        state.optimizer = copy.deepcopy(self.optimizer)
+        state.random_state = copy.deepcopy(self.random_state)
+        if self.average is not None:
+            state.average = self.average.copy()
+        state.history_lengths = (len(self.loss_curve), len(self.validation_scores))
+        return state
+
+    def rollback(self):
+        """Trim the shared history back to where the call started."""
+        lengths = getattr(self, "history_lengths", None)
+        if lengths is not None:
+            del self.loss_curve[lengths[0] :]
+            del self.validation_scores[lengths[1] :]
 
 
 # A batch whose objective exceeds the reference objective (see
@@ -132,11 +162,26 @@ _EXPLOSION = 1e8
 # See TrainingState.reference_loss and Model.baseline_loss.
 _BASELINE_FRACTION = 1e-4
 
+# A call whose last epoch's objective exceeds the objective it started from
+# by this factor has diverged, however slowly (see ``train``); a starting
+# objective of 0 up to rounding is replaced by this fraction of the trivial
+# model's.
+_FINAL_GROWTH = 100.0
+_FINAL_BASELINE_FRACTION = 1e-2
+
 _OVERFLOW_AT_START = (
     "The training objective is not finite at the starting point, before any "
     "update: the values of X or y are too large in magnitude for it to be "
     "computed in floating point. Bring them to a moderate scale first (for "
     "example with StandardScaler, and by dividing y by a constant)."
+)
+
+
+_TOO_LARGE_TO_MONITOR = (
+    "The training objective at the starting point ({loss:.3g}) is so large "
+    "that divergence cannot be monitored in floating point: the values of X "
+    "or y are too large in magnitude. Bring them to a moderate scale first "
+    "(for example with StandardScaler, and by dividing y by a constant)."
 )
 
 
@@ -148,7 +193,8 @@ def divergence_message(epoch, learning_rate):
     return (
         f"Training diverged in epoch {epoch}: the objective exploded or the "
         "parameters became non-finite. The learning rate "
-        f"({learning_rate:.6g}) is too large for this data: use a smaller "
+        f"({learning_rate:.6g}) is too large for this data (or for this "
+        "optimizer): use a smaller "
         "learning_rate, or scale X (for example with StandardScaler), or keep "
         'learning_rate="auto".'
     )
@@ -159,58 +205,115 @@ def divergence_message(epoch, learning_rate):
 _GATHER_BYTES = 1 << 20
 
 
-def _batches(X, y, sample_weight, batch_size, random_state):
-    """Yield the ``(X, y, sample_weight)`` batches of one epoch.
+class TrainingData:
+    """The rows one call trains on: all of ``X``, or the rows ``rows`` of it.
 
-    Without shuffling, batches are slices (views of dense X). With shuffling,
-    dense rows are gathered in chunks of many batches; sparse rows are
-    indexed batch by batch.
+    Parameters
+    ----------
+    X, y : arrays
+        The full data; with early stopping, the held-out rows are part of
+        them but never visited (they are not copied out either).
+    sample_weight : ndarray or None
+        One weight per row of ``X``; zero on the held-out rows (set so
+        when ``rows`` is given without weights).
+    rows : ndarray of int or None
+        The training rows, or None for all rows.
     """
-    n_samples = X.shape[0]
-    if batch_size >= n_samples:
-        yield X, y, sample_weight
-        return
-    if random_state is None:
-        chunks = [slice(0, n_samples)]
-        source = (X, y, sample_weight)
-    else:
-        order = random_state.permutation(n_samples)
-        chunk = batch_size
-        dense = not sp.issparse(X)
-        if dense:
-            row_bytes = max(X.shape[1] * X.itemsize, 1)
-            chunk = max(1, _GATHER_BYTES // (row_bytes * batch_size)) * batch_size
-            chunk = min(chunk, n_samples)
-            # Gather into buffers allocated once per epoch, not once per chunk.
-            buffers = (
-                np.empty((chunk, *X.shape[1:]), X.dtype),
-                np.empty((chunk, *y.shape[1:]), y.dtype),
-                None if sample_weight is None else np.empty(chunk, sample_weight.dtype),
-            )
-        chunks = [order[start : start + chunk] for start in range(0, n_samples, chunk)]
-    for index in chunks:
-        if random_state is not None and dense:
-            length = len(index)
-            source = tuple(
-                None if a is None else np.take(a, index, axis=0, out=buffer[:length])
-                for a, buffer in zip((X, y, sample_weight), buffers, strict=True)
-            )
-        elif random_state is not None:
-            source = (
-                X[index],
-                y.take(index, axis=0),
-                None if sample_weight is None else sample_weight.take(index),
-            )
-        Xc, yc, wc = source
-        length = Xc.shape[0]
-        if wc is None:
-            for start in range(0, length, batch_size):
-                stop = start + batch_size
-                yield Xc[start:stop], yc[start:stop], None
+
+    def __init__(self, X, y, sample_weight, rows=None):
+        if rows is not None and sample_weight is None:
+            sample_weight = np.zeros(X.shape[0], X.dtype)
+            sample_weight[rows] = 1
+        self.X, self.y, self.sample_weight, self.rows = X, y, sample_weight, rows
+        self.n_samples = X.shape[0] if rows is None else len(rows)
+        if sample_weight is None:
+            self.mean_weight = 1.0
+        elif rows is None:
+            self.mean_weight = float(np.mean(sample_weight))
         else:
-            for start in range(0, length, batch_size):
-                stop = start + batch_size
-                yield Xc[start:stop], yc[start:stop], wc[start:stop]
+            self.mean_weight = float(np.sum(sample_weight)) / self.n_samples
+
+    def take(self, index):
+        """The ``(X, y, sample_weight)`` of the training rows ``index``."""
+        if self.rows is not None:
+            index = self.rows[index]
+        w = self.sample_weight
+        return (
+            self.X[index],
+            self.y.take(index, axis=0),
+            None if w is None else w.take(index),
+        )
+
+
+def n_batches(n_samples, batch_size):
+    """Batches per epoch: every batch has from ``batch_size`` to twice that rows.
+
+    An epoch is split into ``n_samples // batch_size`` batches of near-equal
+    size rather than full batches and a short remainder: a remainder of a
+    few rows would take a step sized for ``batch_size`` rows on a very noisy
+    gradient.
+    """
+    return max(1, n_samples // batch_size)
+
+
+def _bounds(n_samples, batch_size):
+    k = n_batches(n_samples, batch_size)
+    return (np.arange(k + 1) * n_samples // k).tolist()
+
+
+def _batches(data, batch_size, random_state):
+    """Yield the ``(X, y, sample_weight, size)`` batches of one epoch.
+
+    Without shuffling and held-out rows, batches are slices (views of dense
+    X). Otherwise dense rows are gathered in chunks of many batches, and
+    sparse rows are indexed batch by batch. A single batch over all rows is
+    the data itself, its held-out rows weighted 0, so nothing is copied.
+    """
+    X, y, w, rows = data.X, data.y, data.sample_weight, data.rows
+    n_samples = data.n_samples
+    if batch_size >= n_samples:
+        yield X, y, w, n_samples
+        return
+    bounds = _bounds(n_samples, batch_size)
+    pairs = list(zip(bounds[:-1], bounds[1:], strict=True))
+    if rows is None and random_state is None:
+        for a, b in pairs:
+            yield X[a:b], y[a:b], None if w is None else w[a:b], b - a
+        return
+    order = np.arange(n_samples) if random_state is None else None
+    if random_state is not None:
+        order = random_state.permutation(n_samples)
+    if sp.issparse(X):
+        for a, b in pairs:
+            yield (*data.take(order[a:b]), b - a)
+        return
+    yield from _gathered(data, order, pairs, batch_size)
+
+
+def _gathered(data, order, pairs, batch_size):
+    """Dense batches gathered ``_GATHER_BYTES`` at a time into reused buffers."""
+    X, y, w, rows = data.X, data.y, data.sample_weight, data.rows
+    row_bytes = max(X.shape[1] * X.itemsize, 1)
+    per_chunk = max(1, _GATHER_BYTES // (row_bytes * batch_size))
+    length = min(data.n_samples, per_chunk * 2 * batch_size)
+    buffers = (
+        np.empty((length, *X.shape[1:]), X.dtype),
+        np.empty((length, *y.shape[1:]), y.dtype),
+        None if w is None else np.empty(length, w.dtype),
+    )
+    for first in range(0, len(pairs), per_chunk):
+        group = pairs[first : first + per_chunk]
+        start, stop = group[0][0], group[-1][1]
+        index = order[start:stop]
+        if rows is not None:
+            index = rows[index]
+        Xc, yc, wc = (
+            None if a is None else np.take(a, index, axis=0, out=buf[: stop - start])
+            for a, buf in zip((X, y, w), buffers, strict=True)
+        )
+        for a, b in group:
+            a, b = a - start, b - start
+            yield Xc[a:b], yc[a:b], None if wc is None else wc[a:b], b - a
 
 
 def _update_average(state, params):
@@ -229,18 +332,47 @@ def _loss_limit(state):
     return min(_EXPLOSION * reference, sys.float_info.max)
 
 
-def _set_reference(model, state, loss, batch, scale):
-    """Record the objective that divergence is judged against (first batch)."""
+# The starting objective of a call is measured on at most this many rows,
+# spread evenly over the training rows.
+_PROBE_ROWS = 200
+
+
+def start_objective(model, state, data):
+    """Measure the objective at the start of a call; set the references.
+
+    Divergence is judged against the objective the call starts from, so the
+    reference follows the data: a later ``partial_fit`` chunk or warm-started
+    ``fit`` on data of another scale gets its own. The objective is measured
+    on up to ``_PROBE_ROWS`` rows spread over the training rows, not on one
+    (perhaps tiny) batch. Returns the objective that the last epoch's must
+    stay within ``_FINAL_GROWTH`` of (see :func:`train`).
+    """
+    n_samples = data.n_samples
+    if n_samples <= _PROBE_ROWS and data.rows is None:
+        probe = (data.X, data.y, data.sample_weight)
+    else:
+        spread = np.linspace(0, n_samples - 1, min(n_samples, _PROBE_ROWS))
+        probe = data.take(spread.astype(np.intp))
+    weight = probe[2]
+    size = probe[0].shape[0]
+    mean_weight = 1.0 if weight is None else float(np.mean(weight))
+    if not mean_weight > 0:  # the probe rows all weigh 0
+        mean_weight = data.mean_weight
+    scale = 1.0 / (size * mean_weight)
+    loss = model.loss_grad(*probe, scale)
     if not math.isfinite(loss):
         raise ValueError(_OVERFLOW_AT_START)
-    # A first objective that is 0 up to rounding (the starting point fits the
+    # An objective that is 0 up to rounding (the starting point fits the
     # data) is measured against a fraction of the trivial model's instead.
-    baseline = model.baseline_loss(*batch, scale)
+    baseline = model.baseline_loss(*probe, scale)
     state.reference_loss = max(loss, _BASELINE_FRACTION * baseline)
+    if not math.isfinite(_EXPLOSION * state.reference_loss):
+        raise ValueError(_TOO_LARGE_TO_MONITOR.format(loss=loss))
+    return max(loss, _FINAL_BASELINE_FRACTION * baseline)
 
 
-def run_epoch(model, state, config, X, y, sample_weight, final=False):
-    """Run one pass over ``(X, y)`` and return the mean objective.
+def run_epoch(model, state, config, data, final=False):
+    """Run one pass over the training rows and return the mean objective.
 
     Each batch's objective (before its update) is checked for divergence. The
     objective after the last update is only seen by the next epoch, so with
@@ -248,10 +380,9 @@ def run_epoch(model, state, config, X, y, sample_weight, final=False):
     more: a step that explodes in a call's last update, such as the only
     update of a one-batch ``partial_fit``, is caught too.
     """
-    n_samples = X.shape[0]
-    mean_weight = 1.0 if sample_weight is None else float(np.mean(sample_weight))
-    n_batches = -(-n_samples // config.batch_size)
-    steps = np.arange(state.t, state.t + n_batches)
+    mean_weight = data.mean_weight
+    count = n_batches(data.n_samples, config.batch_size)
+    steps = np.arange(state.t, state.t + count)
     rates = np.broadcast_to(
         config.schedule(steps, state.learning_rate, config.total_steps), steps.shape
     )
@@ -260,17 +391,11 @@ def run_epoch(model, state, config, X, y, sample_weight, final=False):
     loss_grad = model.loss_grad
     prox = model.prox if model.has_prox else None
     average_start = config.average_start
-    batches = _batches(X, y, sample_weight, config.batch_size, shuffle_rng)
     limit = _loss_limit(state)
     total = 0.0
-    batch = None
-    for lr, batch in zip(rates.tolist(), batches, strict=True):
-        Xb, yb, wb = batch
-        size = Xb.shape[0]
+    batches = _batches(data, config.batch_size, shuffle_rng)
+    for lr, (Xb, yb, wb, size) in zip(rates.tolist(), batches, strict=True):
         loss = loss_grad(Xb, yb, wb, 1.0 / (size * mean_weight))
-        if getattr(state, "reference_loss", None) is None:
-            _set_reference(model, state, loss, batch, 1.0 / (size * mean_weight))
-            limit = _loss_limit(state)
         # Also false for NaN, and for inf (limit is finite).
         if not loss <= limit:
             raise DivergenceError(divergence_message(state.n_iter + 1, lr))
@@ -283,19 +408,29 @@ def run_epoch(model, state, config, X, y, sample_weight, final=False):
             if state.samples_seen >= average_start:
                 _update_average(state, model.params)
     if not average_start:
-        state.samples_seen += n_samples
-    state.t += n_batches
+        state.samples_seen += data.n_samples
+    state.t += count
     exploded = not np.isfinite(model.params).all()
     if final and not exploded:
-        Xb, yb, wb = batch
-        loss = loss_grad(Xb, yb, wb, 1.0 / (Xb.shape[0] * mean_weight))
+        loss = loss_grad(Xb, yb, wb, 1.0 / (size * mean_weight))
         exploded = not loss <= limit
     if exploded:
         raise DivergenceError(divergence_message(state.n_iter + 1, rates[-1]))
-    mean_loss = total / n_samples
     state.n_iter += 1
     state.last_rate = float(rates[-1])
-    return mean_loss
+    return total / data.n_samples
+
+
+def _validation_score(model, state, validation):
+    """Score what the call would return: the average, when there is one."""
+    if state.average is None:
+        return model.score(*validation)
+    current = model.params.copy()
+    model.params[...] = state.average
+    try:
+        return model.score(*validation)
+    finally:
+        model.params[...] = current
 
 
 def _improved(state, config, loss, val_score, params):
@@ -305,7 +440,10 @@ def _improved(state, config, loss, val_score, params):
         improved = val_score >= state.best_validation_score + tol
         if val_score > state.best_validation_score:
             state.best_validation_score = val_score
-            state.best_params = params.copy()
+            # The parameters that were scored: the average, if any.
+            kept = params if state.average is None else state.average
+            state.best_params = kept.copy()
+            state.best_epoch = state.n_iter
     else:
         improved = loss <= state.best_loss - tol
     state.best_loss = min(state.best_loss, loss)
@@ -336,14 +474,14 @@ def train(
     check=True,
     callbacks=None,
 ):
-    """Run up to ``max_epochs`` epochs; return True if the stopping rule fired.
+    """Run up to ``max_epochs`` epochs; return why training stopped.
 
     Parameters
     ----------
     model : Model
     state : TrainingState
     config : LoopConfig
-    data : tuple (X, y, sample_weight)
+    data : TrainingData
     validation : tuple (X, y, sample_weight) or None
         Held-out data scored after each epoch when early stopping.
     max_epochs : int
@@ -352,31 +490,72 @@ def train(
         only records the history).
     callbacks : EpochCallbacks or None
         Told when each epoch begins and ends; a callback may stop training.
+
+    Returns
+    -------
+    reason : {"converged", "callback"} or None
+        None when ``max_epochs`` epochs ran.
     """
-    X, y, sample_weight = data
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        start = start_objective(model, state, data)
+        reason = None
         for epoch in range(max_epochs):
-            start = time.perf_counter()
-            if callbacks is not None:
-                callbacks.epoch_begin()
             final = epoch == max_epochs - 1
-            loss = run_epoch(model, state, config, X, y, sample_weight, final)
-            state.loss_curve.append(loss)
-            val_score = None
-            if config.early_stopping and validation is not None:
-                val_score = model.score(*validation)
-                state.validation_scores.append(val_score)
-            if _improved(state, config, loss, val_score, model.params):
-                state.no_improvement = 0
-            else:
-                state.no_improvement += 1
-            if config.verbose:
-                _report(state, loss, val_score, time.perf_counter() - start)
+            loss = _train_epoch(
+                model, state, config, data, validation, final, callbacks
+            )
             if callbacks is not None and callbacks.epoch_end():
-                return True
+                reason = "callback"
+                break
             if check and _should_stop(state, config):
-                return True
-    return False
+                reason = "converged"
+                break
+    if not loss <= _FINAL_GROWTH * start:
+        # Not an explosion, but a call that left the model far worse than it
+        # found it: a step size too large for the data.
+        raise DivergenceError(divergence_message(state.n_iter, state.last_rate))
+    return reason
+
+
+def _train_epoch(model, state, config, data, validation, final, callbacks=None):
+    """One epoch with its bookkeeping: history, validation, verbose output."""
+    begin = time.perf_counter()
+    if callbacks is not None:
+        callbacks.epoch_begin()
+    loss = run_epoch(model, state, config, data, final)
+    state.loss_curve.append(loss)
+    val_score = None
+    if config.early_stopping and validation is not None:
+        val_score = _validation_score(model, state, validation)
+        state.validation_scores.append(val_score)
+    falling = loss < state.best_loss - (config.tol or 0.0)
+    if _improved(state, config, loss, val_score, model.params):
+        state.no_improvement = 0
+    else:
+        state.no_improvement += 1
+    if falling and config.restart_average:
+        state.average, state.n_averaged = None, 0
+    if config.verbose:
+        _report(state, loss, val_score, time.perf_counter() - begin)
+    return loss
+
+
+def stop_message(reason, epochs, max_epochs, early_stopping, best=None):
+    """The closing line of verbose output: why training stopped.
+
+    ``epochs`` counts the epochs of the call; ``best`` is the call's best
+    epoch and its validation score, with early stopping.
+    """
+    if reason == "callback":
+        return f"Training stopped by a callback after {epochs} epochs."
+    if reason is None:
+        return f"Maximum number of epochs ({max_epochs}) reached."
+    if early_stopping:
+        return (
+            f"Stopped after {epochs} epochs: the validation score stopped "
+            f"improving. Kept epoch {best[0]}, the best (score {best[1]:.6g})."
+        )
+    return f"Converged after {epochs} epochs."
 
 
 def _report(state, loss, val_score, seconds):

@@ -170,6 +170,10 @@ def test_warm_start_coef_init_and_partial_fit_use_the_coefficients():
 # -- item: heavy-tailed targets ---------------------------------------------------
 
 
+# With Cauchy noise, the epoch objectives (about 82) keep setting new lows by
+# more than the absolute tol long after the coefficients settled, so the slower
+# optimizers may reach max_iter: that warning is right and not what is tested.
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("optimizer", ["adagrad", "rmsprop", "nadam", "adam"])
 def test_normalising_optimizers_resist_cauchy_noise_in_y(optimizer):
     # std(y) is 1,760 here (the noise is Cauchy), its robust spread 6: the

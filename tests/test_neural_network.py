@@ -164,7 +164,7 @@ def test_full_batch_sgd_matches_the_two_layer_equations():
     found = [clf.coefs_[0], clf.intercepts_[0], clf.coefs_[1], clf.intercepts_[1]]
     for actual, wanted in zip(found, expected, strict=True):
         np.testing.assert_allclose(actual, wanted, rtol=1e-12, atol=1e-14)
-    assert clf.n_iter_ == 8
+    assert clf.n_iter_ == 7  # the epochs of the last call
 
 
 @pytest.mark.skipif(
@@ -230,6 +230,7 @@ def test_defaults_learn_digits(digits):
 def test_partial_fit_streams_chunks_like_fit(digits):
     X_train, X_test, y_train, y_test = digits
     settings = dict(hidden_layer_sizes=(50,), learning_rate=0.003, random_state=0)
+    settings.update(batch_size=150)  # two batches per chunk
     batch = MLPGDClassifier(**settings, max_iter=20, tol=None).fit(X_train, y_train)
     stream = MLPGDClassifier(**settings)
     chunks = np.array_split(np.arange(len(X_train)), 4)
@@ -237,7 +238,7 @@ def test_partial_fit_streams_chunks_like_fit(digits):
         for chunk in chunks:
             stream.partial_fit(X_train[chunk], y_train[chunk], classes=np.arange(10))
     assert stream.n_iter_ == 80
-    assert stream.t_ == 20 * sum(-(-len(chunk) // 200) for chunk in chunks)
+    assert stream.t_ == 20 * sum(max(1, len(chunk) // 150) for chunk in chunks)
     assert abs(stream.score(X_test, y_test) - batch.score(X_test, y_test)) <= 0.02
     assert stream.score(X_test, y_test) >= 0.95
 
@@ -429,7 +430,7 @@ def test_warm_start_keeps_the_adam_moments():
     once_params = once.coefs_ + once.intercepts_
     for a, b in zip(once_params, twice.coefs_ + twice.intercepts_, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6)
-    assert twice.n_iter_ == 10 and twice.t_ == once.t_
+    assert twice.n_iter_ == 5 and twice.t_ == once.t_
     # Without the moments, the continuation would differ.
     fresh_moments = MLPGDClassifier(**settings, max_iter=5).fit(X, y)
     state = fresh_moments._state
@@ -474,7 +475,7 @@ def test_early_stopping_restores_the_best_weights():
     scores = clf.validation_scores_
     assert len(scores) == clf.n_iter_ < 200
     assert clf.best_validation_score_ == max(scores)
-    assert scores[-1] < clf.best_validation_score_  # the last epoch was worse
+    assert scores.index(max(scores)) < len(scores) - 1  # the last was not kept
     X_val, Y_val, _ = clf.validation_data_
     assert len(X_val) == 90
     assert np.bincount(Y_val[:, 0].astype(int)).min() >= 40  # stratified

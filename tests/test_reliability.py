@@ -877,7 +877,7 @@ def test_far_too_large_learning_rate_raises_naming_epoch_and_remedy(kind):
 def test_divergence_in_the_first_epoch_is_detected(batch_size, method):
     X, y = _unscaled("regressor")
     est = GDRegressor(
-        optimizer="sgd", learning_rate=1e3, batch_size=batch_size, max_iter=1
+        optimizer="sgd", learning_rate=1e4, batch_size=batch_size, max_iter=1
     )
     with pytest.raises(ValueError, match="diverged in epoch 1"):
         with warnings.catch_warnings():
