@@ -1,0 +1,131 @@
+"""The Python snippets of the README and of the documentation pages run cleanly.
+
+Every ```` ```python ```` block of ``README.md`` and every
+``.. code-block:: python`` block of ``docs/**/*.rst`` is executed, the blocks
+of one file in order and in one namespace (as a reader would paste them), in
+a temporary working directory, with every warning turned into an error: a
+snippet that emits a ``ConvergenceWarning`` teaches the reader a setting that
+does not work. Snippets that use ``X`` and ``y`` without defining them get
+scikit-learn's diabetes data. Snippets that need a dask cluster are left to
+``tests/test_dask.py``.
+"""
+
+import ast
+import re
+import textwrap
+import warnings
+from pathlib import Path
+
+import pytest
+from sklearn.datasets import load_diabetes
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_MARKDOWN_BLOCK = re.compile(r"^```python\n(.*?)^```", re.M | re.S)
+_RST_DIRECTIVE = re.compile(r"^(?P<indent> *)\.\. code-block:: python *$")
+# Snippets that start a dask cluster: tests/test_dask.py covers what they do.
+_NEEDS_CLUSTER = re.compile(r"\bdask\b|\bda\.")
+
+
+def _rst_blocks(text):
+    """The bodies of the ``.. code-block:: python`` directives of ``text``."""
+    lines = text.splitlines()
+    blocks = []
+    for i, line in enumerate(lines):
+        match = _RST_DIRECTIVE.match(line)
+        if not match:
+            continue
+        indent = len(match.group("indent"))
+        body = []
+        for following in lines[i + 1 :]:
+            stripped = following.strip()
+            if stripped and len(following) - len(following.lstrip()) <= indent:
+                break
+            if stripped.startswith(":") and not body:  # a directive option
+                continue
+            body.append(following)
+        blocks.append(textwrap.dedent("\n".join(body)).strip() + "\n")
+    return blocks
+
+
+def _snippets(path):
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".md":
+        return _MARKDOWN_BLOCK.findall(text)
+    return _rst_blocks(text)
+
+
+def _documents():
+    paths = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.rst"))]
+    paths = [p for p in paths if "_build" not in p.parts]
+    return [p for p in paths if _snippets(p)]
+
+
+def _names(snippet, context):
+    tree = ast.parse(snippet)
+    return {
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, context)
+    }
+
+
+def _needs_data(snippets):
+    """Whether ``X`` is used before any snippet of the file defines it."""
+    for snippet in snippets:
+        if "X" in _names(snippet, ast.Store):
+            return False
+        if "X" in _names(snippet, ast.Load):
+            return True
+    return False
+
+
+# Snippets known to warn, in pages whose text is maintained elsewhere:
+# {(file relative to the root, snippet index): reason}.
+KNOWN_TO_WARN = {
+    ("docs/user_guide/optimizers.rst", 0): (
+        "SignSGD with learning_rate=0.01 moves the diabetes coefficients, which "
+        "are in the hundreds, too slowly to converge in max_iter epochs; "
+        'learning_rate="auto" (as in the README) converges'
+    ),
+}
+
+
+def test_snippets_are_found():
+    names = {p.relative_to(ROOT).as_posix() for p in _documents()}
+    assert {"README.md", "docs/index.rst", "docs/install.rst"} <= names
+    assert len(_snippets(ROOT / "README.md")) >= 2
+    assert _rst_blocks(".. code-block:: python\n\n   a = 1\n\n   b = 2\n\nText\n") == [
+        "a = 1\n\nb = 2\n"
+    ]
+
+
+@pytest.mark.parametrize(
+    "path", _documents(), ids=lambda p: p.relative_to(ROOT).as_posix()
+)
+def test_snippets_run_without_warnings(path, tmp_path, monkeypatch):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    monkeypatch.chdir(tmp_path)  # snippets may write files
+    name = path.relative_to(ROOT).as_posix()
+    snippets = _snippets(path)
+    namespace = {"__name__": "__snippet__"}
+    if _needs_data(snippets):
+        namespace["X"], namespace["y"] = load_diabetes(return_X_y=True)
+    try:
+        for index, snippet in enumerate(snippets):
+            if _NEEDS_CLUSTER.search(snippet):
+                continue
+            code = compile(snippet, f"{name}, snippet {index + 1}", "exec")
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                try:
+                    exec(code, namespace)
+                except Warning:
+                    if (name, index) in KNOWN_TO_WARN:
+                        pytest.xfail(KNOWN_TO_WARN[name, index])
+                    raise
+    finally:
+        plt.close("all")
