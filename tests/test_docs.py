@@ -129,3 +129,18 @@ def test_snippets_run_without_warnings(path, tmp_path, monkeypatch):
                     raise
     finally:
         plt.close("all")
+
+
+def test_user_guide_summarises_the_benchmarks_without_raw_reports():
+    text = (ROOT / "docs" / "user_guide" / "choosing.rst").read_text(encoding="utf-8")
+    section = text[text.index(".. _benchmark_results:") :]
+    # A summary table and a link to the benchmarks' README, which exists ...
+    assert ".. list-table::" in section
+    link = re.search(r":download:`[^`<]*<([^>]+)>`", section)
+    assert link is not None
+    target = (ROOT / "docs" / "user_guide" / link.group(1)).resolve()
+    assert target == ROOT / "benchmarks" / "README.md" and target.is_file()
+    # ... but not the raw reports of benchmarks/results/ (thread pools,
+    # versions, target checklists), which the directive used to paste in.
+    for page in (ROOT / "docs").rglob("*.rst"):
+        assert "benchmark-results::" not in page.read_text(encoding="utf-8"), page
