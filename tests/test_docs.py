@@ -144,3 +144,52 @@ def test_user_guide_summarises_the_benchmarks_without_raw_reports():
     # versions, target checklists), which the directive used to paste in.
     for page in (ROOT / "docs").rglob("*.rst"):
         assert "benchmark-results::" not in page.read_text(encoding="utf-8"), page
+
+
+# Calls that return None, or whose printed value is the point of a gallery cell.
+_SHOWN_CALLS = {"print", "show", "tight_layout", "head"}
+
+
+def _gallery_blocks(source):
+    """The code blocks of a gallery script, split as sphinx-gallery does."""
+    blocks, current = [], []
+    for line in source.splitlines():
+        if line.startswith("# %%"):
+            blocks.append("\n".join(current))
+            current = []
+        else:
+            current.append(line)
+    blocks.append("\n".join(current))
+    return blocks
+
+
+def _stray_output(block):
+    """The source of the block's last statement if sphinx-gallery would print it."""
+    body = ast.parse(block).body
+    if not body or not isinstance(body[-1], ast.Expr):
+        return None
+    value = body[-1].value
+    if not isinstance(value, ast.Call):
+        return None
+    func = value.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    return None if name in _SHOWN_CALLS else ast.unparse(value)
+
+
+def test_stray_output_detection():
+    assert _stray_output("x = 1\nax.legend()") == "ax.legend()"
+    assert _stray_output("ax.set_title('a')\nlegend = ax.legend()") is None
+    assert _stray_output("print(1)") is None
+    assert _stray_output("for ax in axes:\n    ax.set_xlabel('x')") is None
+
+
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "examples").glob("plot_*.py")), ids=lambda p: p.name
+)
+def test_gallery_cells_print_no_stray_objects(path):
+    # sphinx-gallery prints the value of a cell's last expression: a
+    # matplotlib call there shows "<matplotlib.legend.Legend object at ...>"
+    # or "Text(0.5, 1.0, '...')" under the code.
+    blocks = _gallery_blocks(path.read_text(encoding="utf-8"))
+    stray = [s for s in map(_stray_output, blocks) if s is not None]
+    assert stray == []
