@@ -16,8 +16,9 @@ import textwrap
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
-from sklearn.datasets import load_diabetes
+from sklearn.datasets import load_diabetes, make_regression
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -193,3 +194,57 @@ def test_gallery_cells_print_no_stray_objects(path):
     blocks = _gallery_blocks(path.read_text(encoding="utf-8"))
     stray = [s for s in map(_stray_output, blocks) if s is not None]
     assert stray == []
+
+
+# -- the demonstration, python -m skgd -----------------------------------------
+
+
+def test_demo_sgdregressor_reference_curve_reaches_the_ridge_optimum():
+    from sklearn.linear_model import SGDRegressor
+
+    from skgd.__main__ import _sgd_objective_curve
+
+    X, y = make_regression(n_samples=300, n_features=5, noise=5.0, random_state=0)
+    alpha = SGDRegressor().alpha
+    Xc, yc = X - X.mean(axis=0), y - y.mean()
+    w = np.linalg.solve(Xc.T @ Xc + len(y) * alpha * np.eye(5), Xc.T @ yc)
+    best = 0.5 * np.mean((Xc @ w - yc) ** 2) + 0.5 * alpha * w @ w
+
+    curve = _sgd_objective_curve(X, y, n_epochs=30, seed=0)
+    assert len(curve) == 30
+    assert np.all(np.asarray(curve) >= best * (1 - 1e-9))
+    assert curve[-1] < curve[0]
+    assert curve[-1] == pytest.approx(best, rel=0.05)
+
+
+def test_demo_figure_tells_every_curve_apart(tmp_path, capsys):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from skgd.__main__ import _figure, _plot, _run
+    from skgd.optimizers import available_optimizers
+
+    X, y = make_regression(n_samples=300, n_features=4, noise=1.0, random_state=0)
+    curves = _run("small", X, y, seed=0)
+    names = [*available_optimizers(), "SGDRegressor"]
+    assert list(curves) == names
+    assert len(curves["SGDRegressor"]) >= 2
+    assert "SGDRegressor" in capsys.readouterr().out
+    path = tmp_path / "curves.png"
+    _plot({"small": curves}, path)
+    assert path.stat().st_size > 0
+
+    fig = _figure({"first": curves, "second": curves})
+    try:
+        assert fig.get_layout_engine() is not None
+        for ax in fig.axes:
+            lines = ax.get_lines()
+            assert len(lines) == len(names) == 14
+            styles = {(str(line.get_color()), line.get_linestyle()) for line in lines}
+            assert len(styles) == len(names)
+        labels = [t.get_text() for t in fig.axes[-1].get_legend().get_texts()]
+        assert labels[:-1] == names[:-1]
+        assert labels[-1].startswith("SGDRegressor")
+    finally:
+        plt.close(fig)
