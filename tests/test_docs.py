@@ -248,3 +248,22 @@ def test_demo_figure_tells_every_curve_apart(tmp_path, capsys):
         assert labels[-1].startswith("SGDRegressor")
     finally:
         plt.close(fig)
+
+
+# -- the test configuration ------------------------------------------------------
+
+
+def test_only_the_estimator_checks_convergence_warnings_are_silenced():
+    # pytest installs the filterwarnings of pyproject.toml around each test.
+    from sklearn.exceptions import ConvergenceWarning
+
+    ignored = [
+        f
+        for f in warnings.filters
+        if f[0] == "ignore" and issubclass(ConvergenceWarning, f[2])
+    ]
+    assert ignored, "the estimator checks' ConvergenceWarnings are not filtered"
+    for _, _, _, module, _ in ignored:
+        assert module is not None and module.match("sklearn.utils.estimator_checks")
+        for elsewhere in ["skgd._base", "tests.test_docs", "__main__", "sklearn"]:
+            assert not module.match(elsewhere), elsewhere
