@@ -79,8 +79,5 @@ html_show_sourcelink = False
 
 # -- checks ----------------------------------------------------------------------
 
-# Where the benchmark reports are read from (see the user guide's "Choosing an
-# optimizer"); a missing folder is fine.
-benchmark_results_dir = str(ROOT / "benchmarks" / "results")
 # Every public name of these modules must appear in api.rst.
 api_reference_modules = ["skgd", "skgd.optimizers", "skgd.schedules", "skgd.plotting"]

@@ -49,12 +49,11 @@ full_batch = {
     "adaptive": fit_all(adaptive, batch_size=None, max_iter=300),
 }
 
-fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True, layout="constrained")
 for ax, (title, models) in zip(axes, full_batch.items(), strict=True):
     LossCurveDisplay.from_estimators(models, ax=ax, log_scale=True)
     ax.set_title(f"Full batch: {title}")
     ax.legend(fontsize="small", ncol=2)
-fig.tight_layout()
 
 # %%
 # Distance to the optimum
@@ -77,16 +76,22 @@ models = full_batch["gd"] + full_batch["adaptive"]
 names = [model.optimizer for model in models]
 excess = [np.maximum(np.array(model.loss_curve_) - best, 1e-12) for model in models]
 
-fig, ax = plt.subplots(figsize=(8, 5))
-colors = plt.cm.tab20(np.linspace(0, 1, 20))
+# Thirteen curves: ten colours, each line style shared by at most four of
+# them, so that no two curves look alike.
+colors = plt.get_cmap("tab10").colors
+styles = ["-", "--", ":", "-."]
+line_kwargs = [
+    {"color": colors[i % len(colors)], "linestyle": styles[i % len(styles)]}
+    for i in range(len(models))
+]
+fig, ax = plt.subplots(figsize=(9, 5), layout="constrained")
 display = LossCurveDisplay(excess, names=names).plot(
-    ax=ax,
-    log_scale=True,
-    line_kwargs=[{"color": colors[i]} for i in range(len(models))],
+    ax=ax, log_scale=True, line_kwargs=line_kwargs
 )
 ax.set_ylabel("Objective minus its minimum")
 ax.set_title("Full-batch gradient descent on the diabetes data")
-ax.legend(fontsize="small", ncol=3)
+# Outside the axes, on the right: the curves fill the whole plot.
+legend = ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
 
 # %%
 # The diabetes features are correlated: the largest curvature of the

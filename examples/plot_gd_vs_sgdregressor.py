@@ -97,7 +97,7 @@ for data_name, model_name, seconds, epochs, score in results:
 # Scores and fit times side by side (the fits with an R² below 0 are marked
 # instead of drawn):
 
-fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), layout="constrained")
 width = 0.25
 positions = np.arange(len(models))
 for i, data_name in enumerate(datasets):
@@ -115,12 +115,11 @@ for i, data_name in enumerate(datasets):
     )
 axes[0].set_ylim(0.99, 1.0)
 axes[0].set_ylabel("test R²")
+axes[0].legend(fontsize="small")
 axes[1].set_ylabel("fit time (s)")
 for ax in axes:
     ax.set_xticks(positions, [name.replace(" + ", " +\n") for name in models])
     ax.tick_params(axis="x", labelsize="small")
-axes[0].legend(fontsize="small")
-fig.tight_layout()
 
 # %%
 # Training curves

@@ -88,15 +88,15 @@ results[columns].sort_values("rank_test_score").head(10)
 # multiplies its effective step by :math:`1/(1 - \mu)`, and Adam's learning
 # rate is a distance in coefficient space.
 
-fig, ax = plt.subplots(figsize=(7, 4.5))
+fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
+ax.set_title("Grid search over optimizer and learning rate")
 for name, group in results.groupby("optimizer", sort=False):
     group = group.sort_values("learning_rate")
     ax.plot(group["learning_rate"], group["mean_test_score"], "o-", label=name)
 ax.set_xscale("log")
 ax.set_xlabel("learning_rate")
 ax.set_ylabel("mean cross-validated R²")
-ax.legend()
-ax.set_title("Grid search over optimizer and learning rate")
+legend = ax.legend(loc="lower right")
 
 # %%
 # The training curve of the best model

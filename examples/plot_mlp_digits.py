@@ -65,7 +65,7 @@ print(f"test accuracy: {accuracy_score(y_test, clf.predict(X_test)):.3f}")
 # accuracy: they are the price of knowing that it had stopped improving.
 
 display = LossCurveDisplay.from_estimator(clf, log_scale=True)
-display.ax_.set_title("MLPGDClassifier on the digits")
+title = display.ax_.set_title("MLPGDClassifier on the digits")
 
 # %%
 # Misclassified digits

@@ -64,13 +64,12 @@ print(f"held-out R² after all chunks: {scores[-1]:.4f}")
 # averaged over its mini-batches. Since every chunk is new data, it is an
 # honest estimate of the model's loss on unseen data, as it trains.
 
-fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
 display = LossCurveDisplay.from_estimator(reg, ax=axes[0], log_scale=True)
-axes[0].set_xlabel("partial_fit call (chunk)")
 axes[1].plot(np.arange(1, len(scores) + 1), scores)
-axes[1].set_xlabel("partial_fit call (chunk)")
 axes[1].set_ylabel("held-out R²")
-fig.tight_layout()
+for ax in axes:
+    ax.set_xlabel("partial_fit call (chunk)")
 
 # %%
 # What the first chunk decides

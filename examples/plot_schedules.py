@@ -28,14 +28,18 @@ from skgd.schedules import CosineAnnealing, ExponentialDecay, InverseTime, StepD
 # the default :math:`\alpha = 10^{-4}`, so it gets its own panel.
 
 n_steps = 2000
-fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
 for name in ["constant", "invscaling", "inverse_time", "step", "exponential"]:
     plot_schedule(name, n_steps, learning_rate=0.1, ax=axes[0])
 plot_schedule("cosine", n_steps, learning_rate=0.1, ax=axes[0])
 axes[0].set_title("Base learning rate 0.1")
 plot_schedule("optimal", n_steps, ax=axes[1])
 axes[1].set_title('"optimal" (ignores the base rate)')
-fig.tight_layout()
+# The decays fill the lower left, and the constant rate the top: the
+# legend goes below the axes.
+legend = axes[0].legend(
+    fontsize="small", ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.18)
+)
 
 # %%
 # ``"adaptive"`` is not shown: it is constant until training stalls, and
@@ -60,11 +64,12 @@ schedules = {
         warmup_steps=200, min_learning_rate=1e-3
     ),
 }
-fig, ax = plt.subplots(figsize=(8, 4.5))
+fig, ax = plt.subplots(figsize=(8, 5.5), layout="constrained")
 for label, schedule in schedules.items():
     plot_schedule(schedule, n_steps, learning_rate=0.1, ax=ax, label=label)
 ax.set_yscale("log")
-ax.legend(fontsize="small")
+# Below the axes: the warm-up starts in the lower left corner.
+legend = ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.15))
 
 # %%
 # The effect on training
@@ -141,7 +146,7 @@ for label, curve in zip(candidates, curves, strict=True):
 # The learning rates those models used, over their 2,000 updates (50 per
 # epoch):
 
-fig, ax = plt.subplots(figsize=(8, 4))
+fig, ax = plt.subplots(figsize=(8, 4), layout="constrained")
 for model, label in zip(models, candidates, strict=True):
     plot_schedule(model.schedule, model.t_, learning_rate=0.01, ax=ax, label=label)
 ax.set_yscale("log")

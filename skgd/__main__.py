@@ -4,7 +4,8 @@ Fits :class:`skgd.GDRegressor` with each built-in optimizer, and
 ``SGDRegressor`` and ``LinearRegression`` as references, on scikit-learn's
 bundled diabetes data and on a larger synthetic problem; prints a table of
 test R², test MAE, fit time and epochs; and, when matplotlib is installed,
-saves the loss curves of all optimizers in one figure.
+saves the loss curves of all optimizers, and the training objective of
+``SGDRegressor`` after each epoch, in one figure.
 """
 
 import argparse
@@ -81,6 +82,26 @@ def _models(seed):
     yield "LinearRegression", LinearRegression()
 
 
+def _sgd_objective_curve(X, y, n_epochs, seed):
+    """The training objective of ``SGDRegressor()`` after each epoch.
+
+    ``SGDRegressor`` records no history, so an untimed copy with the same
+    settings trains one epoch per ``partial_fit`` call (its learning-rate
+    schedule carries on across calls, as in ``fit``), and the objective
+    that ``GDRegressor`` minimises, half the mean squared error plus
+    ``alpha / 2`` times the squared norm of the coefficients, is evaluated on
+    the training data after each epoch.
+    """
+    sgd = SGDRegressor(random_state=seed)
+    curve = []
+    for _ in range(n_epochs):
+        sgd.partial_fit(X, y)
+        residual = y - sgd.predict(X)
+        penalty = 0.5 * sgd.alpha * sgd.coef_ @ sgd.coef_
+        curve.append(0.5 * np.mean(residual**2) + penalty)
+    return curve
+
+
 def _run(title, X, y, seed):
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, random_state=seed
@@ -106,11 +127,60 @@ def _run(title, X, y, seed):
         )
         if hasattr(model, "loss_curve_"):
             curves[name] = model.loss_curve_
+        elif isinstance(model, SGDRegressor):
+            curves[name] = _sgd_objective_curve(
+                pipe[0].transform(X_train), y_train, model.n_iter_, seed
+            )
     print(f"\n{title}")
     print(f"{'model':<18}{'test R2':>10}{'test MAE':>12}{'fit s':>9}{'epochs':>8}")
     for name, r2, mae, seconds, epochs in rows:
         print(f"{name:<18}{r2:>10.4f}{mae:>12.3f}{seconds:>9.3f}{epochs!s:>8}")
     return curves
+
+
+def _line_styles(names):
+    """A distinct (colour, line style) pair for each curve.
+
+    The optimizers cycle through ten colours and four line styles, so that
+    no two curves look alike; ``SGDRegressor``, the reference, is black and
+    thicker, and its label says that its values are those after each epoch
+    (``GDRegressor``'s are averaged over the epoch's batches).
+    """
+    import matplotlib.pyplot as plt
+
+    colors = plt.get_cmap("tab10").colors
+    styles = ["-", "--", ":", "-."]
+    out, i = {}, 0
+    for name in names:
+        if name == "SGDRegressor":
+            out[name] = {"color": "black", "linestyle": "-", "linewidth": 2.5}
+            out[name]["label"] = "SGDRegressor (after each epoch)"
+        else:
+            out[name] = {"color": colors[i % 10], "linestyle": styles[i % 4]}
+            i += 1
+    return out
+
+
+def _figure(all_curves):
+    """One panel of loss curves per data set, with one legend for all."""
+    import matplotlib.pyplot as plt
+
+    n_panels = len(all_curves)
+    fig, axes = plt.subplots(
+        1, n_panels, figsize=(5.5 * n_panels + 2, 4.5), layout="constrained"
+    )
+    axes = np.atleast_1d(axes)
+    for ax, (title, curves) in zip(axes, all_curves.items(), strict=True):
+        styles = _line_styles(curves)
+        for name, curve in curves.items():
+            epochs = np.arange(1, len(curve) + 1)
+            ax.plot(epochs, curve, **{"label": name, **styles[name]})
+        ax.set(title=title, xlabel="epoch", ylabel="training objective")
+        ax.set_yscale("log")
+        ax.set_xscale("log")
+    # The panels plot the same models: one legend, right of the last panel.
+    axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small")
+    return fig
 
 
 def _plot(all_curves, path):
@@ -122,18 +192,7 @@ def _plot(all_curves, path):
     except ImportError:
         print("\nmatplotlib is not installed: no plot (pip install 'skgd[plot]').")
         return
-    fig, axes = plt.subplots(1, len(all_curves), figsize=(6 * len(all_curves), 4.5))
-    panels = zip(np.atleast_1d(axes), all_curves.items(), strict=True)
-    for ax, (title, curves) in panels:
-        colors = plt.cm.tab20(np.linspace(0, 1, 20))
-        for i, (name, curve) in enumerate(curves.items()):
-            epochs = np.arange(1, len(curve) + 1)
-            ax.plot(epochs, curve, label=name, color=colors[i % 20])
-        ax.set(title=title, xlabel="epoch", ylabel="training objective")
-        ax.set_yscale("log")
-        ax.set_xscale("log")
-        ax.legend(fontsize="small", ncol=2)
-    fig.tight_layout()
+    fig = _figure(all_curves)
     fig.savefig(path, dpi=100)
     plt.close(fig)
     print(f"\nLoss curves saved to {path}")

@@ -40,8 +40,9 @@ def _pyplot(caller):
 
 
 def _new_axes(ax, plt):
+    """``ax``, or the axes of a new figure whose layout keeps the labels inside."""
     if ax is None:
-        _, ax = plt.subplots()
+        _, ax = plt.subplots(layout="constrained")
     return ax
 
 
@@ -291,7 +292,7 @@ class LossCurveDisplay:
         Parameters
         ----------
         ax : matplotlib.axes.Axes, default=None
-            Where to draw; a new figure and axes are created when ``None``.
+            Where to draw; when ``None``, a new figure with a constrained layout.
         names : str or list of (str or None), default=None
             Legend labels overriding the display's ``names``.
         log_scale : bool, default=False
@@ -399,7 +400,7 @@ class LossCurveDisplay:
             A fitted estimator with a ``loss_curve_`` attribute, such as
             :class:`skgd.GDRegressor`, or a pipeline ending in one.
         ax : matplotlib.axes.Axes, default=None
-            Where to draw; a new figure and axes are created when ``None``.
+            Where to draw; when ``None``, a new figure with a constrained layout.
         name : str, default=None
             The legend label. ``None`` uses the estimator's ``optimizer`` when
             it is a string (``"adam"``), the optimizer's repr when it is an
@@ -473,7 +474,7 @@ class LossCurveDisplay:
             the same label are told apart by the parameters in which they
             differ, e.g. ``"adam (learning_rate=0.1)"``.
         ax : matplotlib.axes.Axes, default=None
-            Where to draw; a new figure and axes are created when ``None``.
+            Where to draw; when ``None``, a new figure with a constrained layout.
         log_scale : bool, default=False
             Draw the losses on a logarithmic y-axis.
         plot_validation : bool, default=False
@@ -587,7 +588,7 @@ class ScheduleDisplay:
         Parameters
         ----------
         ax : matplotlib.axes.Axes, default=None
-            Where to draw; a new figure and axes are created when ``None``.
+            Where to draw; when ``None``, a new figure with a constrained layout.
         name : str, default=None
             A legend label overriding the display's ``name``.
         log_scale : bool, default=False
@@ -646,7 +647,7 @@ class ScheduleDisplay:
         learning_rate : float, default=0.01
             The base learning rate (ignored by the ``"optimal"`` schedule).
         ax : matplotlib.axes.Axes, default=None
-            Where to draw; a new figure and axes are created when ``None``.
+            Where to draw; when ``None``, a new figure with a constrained layout.
         name : str, default=None
             The legend label. ``None`` uses the schedule's name when it is
             given as a string, and else its repr, e.g.
@@ -694,7 +695,7 @@ def plot_schedule(
     learning_rate : float, default=0.01
         The base learning rate (ignored by the ``"optimal"`` schedule).
     ax : matplotlib.axes.Axes, default=None
-        Where to draw; a new figure and axes are created when ``None``.
+        Where to draw; when ``None``, a new figure with a constrained layout.
     label : str, default=None
         The legend label; ``None`` uses the schedule's name or repr.
     log_scale : bool, default=False

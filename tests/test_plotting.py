@@ -373,6 +373,36 @@ def test_plot_schedule_invalid(plt):
         plot_schedule(StepDecay(gamma=2.0), 10)
 
 
+# -- layout -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda: LossCurveDisplay([[3.0, 2.0, 1.0]], names=["a"]).plot(log_scale=True),
+        lambda: LossCurveDisplay([3.0, 2.0], validation_scores=[0.1, 0.2]).plot(),
+        lambda: plot_schedule("exponential", 1000, learning_rate=1e-3),
+    ],
+    ids=["loss", "loss and validation", "schedule"],
+)
+def test_new_figures_keep_their_labels_inside(plt, draw):
+    display = draw()
+    fig = display.figure_
+    assert type(fig.get_layout_engine()).__name__ == "ConstrainedLayoutEngine"
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        box = ax.get_tightbbox(renderer)
+        assert box.x0 >= 0 and box.y0 >= 0
+        assert box.x1 <= fig.bbox.x1 and box.y1 <= fig.bbox.y1
+
+
+def test_given_axes_keep_their_figure_layout(plt):
+    fig, ax = plt.subplots()
+    LossCurveDisplay([1.0, 0.5]).plot(ax=ax)
+    assert fig.get_layout_engine() is None
+
+
 # -- matplotlib stays optional ------------------------------------------------
 
 
