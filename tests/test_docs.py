@@ -81,17 +81,6 @@ def _needs_data(snippets):
     return False
 
 
-# Snippets known to warn, in pages whose text is maintained elsewhere:
-# {(file relative to the root, snippet index): reason}.
-KNOWN_TO_WARN = {
-    ("docs/user_guide/optimizers.rst", 0): (
-        "SignSGD with learning_rate=0.01 moves the diabetes coefficients, which "
-        "are in the hundreds, too slowly to converge in max_iter epochs; "
-        'learning_rate="auto" (as in the README) converges'
-    ),
-}
-
-
 def test_snippets_are_found():
     names = {p.relative_to(ROOT).as_posix() for p in _documents()}
     assert {"README.md", "docs/index.rst", "docs/install.rst"} <= names
@@ -122,12 +111,7 @@ def test_snippets_run_without_warnings(path, tmp_path, monkeypatch):
             code = compile(snippet, f"{name}, snippet {index + 1}", "exec")
             with warnings.catch_warnings():
                 warnings.simplefilter("error")
-                try:
-                    exec(code, namespace)
-                except Warning:
-                    if (name, index) in KNOWN_TO_WARN:
-                        pytest.xfail(KNOWN_TO_WARN[name, index])
-                    raise
+                exec(code, namespace)
     finally:
         plt.close("all")
 
