@@ -9,7 +9,11 @@ weights training starts from, for mini-batches of a given size:
 - ``L`` of the full objective by power iteration on Hessian-vector
   products, each a finite difference of two gradients
   (``H v ~ (g(w + e v) - g(w)) / e``; Pearlmutter, 1994), on a sample of at
-  most :data:`SAMPLE_ROWS` rows;
+  most :data:`SAMPLE_ROWS` rows. The gradient of a ReLU network jumps where
+  a unit switches on or off, and a difference that crosses such a kink adds
+  a spurious term; power iteration, which averages over its steps, proved
+  less sensitive to them than Lanczos iteration (exact products by
+  Pearlmutter's R-operator would avoid them altogether);
 - ``L_max``, the largest curvature of a single sample's loss, by the same
   power iteration on the :data:`_CANDIDATES` rows whose Gauss-Newton matrix
   ``J^T H_z J`` has the largest top eigenvalue (``J`` the Jacobian of the
