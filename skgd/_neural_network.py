@@ -475,6 +475,7 @@ class MLPGDClassifier(ClassifierMixin, BaseGradientDescent):
         )
         lipschitz = mini_batch_lipschitz(
             model,
+            _Layout(self._setup.layer_units).views,
             X[rows].astype(np.float64),
             y[rows].astype(np.float64),
             weight / mean_weight,

@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.datasets import load_digits, make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -59,21 +60,28 @@ def _problem(kind, n_samples=40):
 
 
 @pytest.mark.parametrize(
-    "kind, activation",
-    [("binary", "relu"), ("multiclass", "tanh"), ("multilabel", "logistic")],
+    "kind, activation, n_hidden, n_samples",
+    [
+        ("binary", "relu", 5, 40),
+        ("multiclass", "tanh", 5, 40),
+        ("multilabel", "logistic", 5, 40),
+        # A wider ReLU network on more rows: more units near their kink.
+        ("multiclass", "relu", 40, 200),
+    ],
 )
-def test_sgd_auto_rate_is_one_over_the_curvature(kind, activation):
-    X, y, Y, output = _problem(kind)
+def test_sgd_auto_rate_is_one_over_the_curvature(kind, activation, n_hidden, n_samples):
+    X, y, Y, output = _problem(kind, n_samples)
     settings = dict(activation=activation, alpha=0.01, batch_size=None)
     settings |= dict(max_iter=1, tol=None, random_state=0)
-    clf = MLPGDClassifier((5,), optimizer="sgd", **settings).fit(X, y)
-    units = [4, 5, Y.shape[1]]
+    clf = MLPGDClassifier((n_hidden,), optimizer="sgd", **settings).fit(X, y)
+    units = [4, n_hidden, Y.shape[1]]
     params = _glorot(units, activation, 0)
     top = _hessian_top(params, units, activation, output, 0.01, X, Y)
-    # Power iteration approaches the top eigenvalue from below.
-    assert 1.0 - 1e-6 <= clf.learning_rate_ * top <= 1.03
+    # Lanczos iteration approaches the top eigenvalue from below.
+    assert 1.0 - 1e-6 <= clf.learning_rate_ * top <= 1.02
     # Momentum SGD takes (1 - momentum) / L: the same effective step.
-    momentum = MLPGDClassifier((5,), optimizer="momentum", **settings).fit(X, y)
+    momentum = MLPGDClassifier((n_hidden,), optimizer="momentum", **settings)
+    momentum.fit(X, y)
     assert momentum.learning_rate_ == pytest.approx(0.1 * clf.learning_rate_)
 
 
@@ -135,3 +143,33 @@ def test_continued_fit_measures_the_curvature_at_the_current_weights():
     top = _hessian_top(params, [4, 5, 1], "relu", "logistic", 1e-4, X, y[:, None] * 1.0)
     clf.set_params(learning_rate="auto", max_iter=1).fit(X, y)
     assert clf.learning_rate_ * top == pytest.approx(1.0, abs=0.02)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
+@pytest.mark.parametrize("kind", ["binary", "multiclass"])
+def test_hessian_product_is_exact(activation, kind):
+    from skgd._network_curvature import _hessian_product
+
+    X, _, Y, output = _problem(kind, n_samples=15)
+    units = [4, 3, 2, Y.shape[1]]
+    params = _glorot(units, activation, 0)
+    model = _MLPModel(params.copy(), units, activation, OUTPUTS[output], 0.0)
+    weight = np.linspace(0.5, 2, 15) / 15
+    views = _Layout(units).views
+    H = np.array(
+        [
+            _hessian_product(model, views, sp.csr_matrix(X), Y, weight, e)
+            for e in np.eye(len(params))
+        ]
+    )
+
+    def grad(p):
+        model.params[...] = p
+        model.loss_grad(X, Y, weight * 15, 1 / 15)
+        return model.grad.copy()
+
+    eps = 1e-6
+    for j, e in enumerate(np.eye(len(params))):
+        column = (grad(params + eps * e) - grad(params - eps * e)) / (2 * eps)
+        np.testing.assert_allclose(H[:, j], column, atol=1e-7)
+    np.testing.assert_allclose(H, H.T, atol=1e-12)
