@@ -66,3 +66,14 @@ ACTIVATIONS = {
     "tanh": (_tanh, _tanh_derivative),
     "logistic": (_logistic, _logistic_derivative),
 }
+
+
+#: ``g''(z)`` in terms of ``a = g(z)`` (a new array), for the exact
+#: Hessian-vector products of the automatic step size; ``None`` where it is 0
+#: (almost everywhere for the ReLU).
+SECOND_DERIVATIVES = {
+    "identity": None,
+    "relu": None,
+    "tanh": lambda a: -2.0 * a * (1.0 - a * a),
+    "logistic": lambda a: a * (1.0 - a) * (1.0 - 2.0 * a),
+}

@@ -13,6 +13,8 @@ from the logarithm of the probabilities, so they stay finite (and exact) when
 the probabilities saturate to 0 or 1.
 """
 
+from numbers import Real
+
 import numpy as np
 from scipy.special import expit, log_expit, logsumexp
 from sklearn.preprocessing import LabelBinarizer
@@ -169,6 +171,11 @@ def class_weight_of_samples(class_weight, binarizer, y):
     else:
         weights = np.ones(len(classes))
         for label, weight in class_weight.items():
+            if not (isinstance(weight, Real) and np.isfinite(weight) and weight >= 0):
+                raise ValueError(
+                    "class_weight must map labels to finite non-negative numbers;"
+                    f" got {weight!r} for the label {label!r}."
+                )
             index = np.flatnonzero(classes == label)
             if not len(index):
                 raise ValueError(
@@ -176,4 +183,10 @@ def class_weight_of_samples(class_weight, binarizer, y):
                     f"the classes {classes}."
                 )
             weights[index] = weight
-    return weights[np.searchsorted(classes, y)]
+    weights = weights[np.searchsorted(classes, y)]
+    if len(y) and not weights.any():
+        raise ValueError(
+            f"class_weight={class_weight!r} gives every sample of y a weight of 0;"
+            " at least one must be positive."
+        )
+    return weights

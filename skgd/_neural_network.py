@@ -24,6 +24,7 @@ from ._classification_losses import (
     class_weight_of_samples,
     fit_binarizer,
 )
+from ._network_curvature import SAMPLE_ROWS, mini_batch_lipschitz
 from ._training import Model
 
 
@@ -204,13 +205,18 @@ class MLPGDClassifier(ClassifierMixin, BaseGradientDescent):
         The update rule: a name from :func:`skgd.optimizers.available_optimizers`
         or an :class:`~skgd.optimizers.Optimizer` object, whose
         hyperparameters can be grid-searched as ``optimizer__<name>``.
-    learning_rate : float or "auto", default=0.001
+    learning_rate : float or "auto", default="auto"
         The base step size, scaled over time by ``schedule``, like
-        ``learning_rate_init`` of ``MLPClassifier``. ``"auto"`` gives plain
-        gradient descent its ``default_learning_rate``, and normalising
-        optimizers (Adam, RMSProp, ...) theirs times the root mean square of
-        the initial weights, about 0.001 for Adam. The resolved value is
-        ``learning_rate_``.
+        ``learning_rate_init`` of ``MLPClassifier``. ``"auto"`` derives it
+        from the data and the initial network, per optimizer: plain gradient
+        descent (``"sgd"``) takes ``1 / L``, and with momentum (``"momentum"``,
+        ``"nesterov"``) ``(1 - momentum) / L``, where ``L`` estimates the
+        Lipschitz constant of the mini-batch gradient at the initial weights
+        (the largest curvature of the objective, measured on at most 1,000
+        rows, and corrected for the batch size); optimizers that normalise the
+        gradient (Adam, RMSProp, ...) take their ``default_learning_rate``
+        times the root mean square of the initial weights, about 0.001 for
+        Adam, as ``MLPClassifier``. The resolved value is ``learning_rate_``.
     schedule : str or Schedule, default="constant"
         How the learning rate changes with the update count: a name from
         :func:`skgd.schedules.available_schedules` or a ``Schedule``.
@@ -343,7 +349,7 @@ class MLPGDClassifier(ClassifierMixin, BaseGradientDescent):
         activation="relu",
         alpha=0.0001,
         optimizer="adam",
-        learning_rate=0.001,
+        learning_rate="auto",
         schedule="constant",
         batch_size="auto",
         max_iter=200,
@@ -390,6 +396,8 @@ class MLPGDClassifier(ClassifierMixin, BaseGradientDescent):
         for W, b, bound in zip(*layout.views(params), bounds, strict=True):
             W[...] = random_state.uniform(-bound, bound, W.shape)
             b[...] = random_state.uniform(-bound, bound, b.shape)
+        # Where the automatic learning rate measures the curvature.
+        self._setup.initial_params = params
         return params
 
     def _current_params(self):
@@ -428,7 +436,14 @@ class MLPGDClassifier(ClassifierMixin, BaseGradientDescent):
         self.out_activation_ = setup.out_activation
 
     def _step_size_hints(self, X, y, sample_weight, batch_size):
-        """No Lipschitz constant; the weights' scale is that of their init.
+        """Curvature of the mini-batch objective, and the weights' scale.
+
+        The Lipschitz constant is estimated at the weights training starts
+        from (the initial network, or the current one when a fitted network
+        continues) by :func:`skgd._network_curvature.mini_batch_lipschitz`,
+        on at most 1,000 rows of nonzero weight drawn at random, plus the L2
+        penalty's ``alpha / (b * mean sample weight)``. Plain gradient
+        descent takes ``1 / L`` (``(1 - momentum) / L`` with momentum).
 
         The scale is the root mean square of the Glorot-uniform weights,
         ``sqrt(sum(n_l bound_l**2 / 3) / sum(n_l))`` over the layers, so
@@ -438,7 +453,40 @@ class MLPGDClassifier(ClassifierMixin, BaseGradientDescent):
         shapes = _Layout(self._setup.layer_units).shapes
         sizes = np.array([n_in * n_out for n_in, n_out in shapes], dtype=float)
         squares = np.square(self._glorot_bounds(shapes)) / 3
-        return None, float(np.sqrt(sizes @ squares / sizes.sum()))
+        scale = float(np.sqrt(sizes @ squares / sizes.sum()))
+        params = getattr(self._setup, "initial_params", None)
+        if params is None:
+            params = self._current_params()
+        rows = np.arange(X.shape[0])
+        weight = np.ones(X.shape[0])
+        if sample_weight is not None:
+            rows = np.flatnonzero(sample_weight)
+            weight = sample_weight[rows].astype(np.float64)
+        mean_weight = float(weight.mean())
+        n_samples = len(rows)
+        if n_samples > SAMPLE_ROWS:
+            keep = np.random.RandomState(0).choice(n_samples, SAMPLE_ROWS, False)
+            keep.sort()
+            rows, weight = rows[keep], weight[keep]
+        output = OUTPUTS[self._setup.out_activation]
+        model = _MLPModel(
+            params.astype(np.float64),
+            self._setup.layer_units,
+            self.activation,
+            output,
+            0.0,
+        )
+        lipschitz = mini_batch_lipschitz(
+            model,
+            _Layout(self._setup.layer_units).views,
+            X[rows].astype(np.float64),
+            y[rows].astype(np.float64),
+            weight / mean_weight,
+            min(batch_size, n_samples),
+            n_samples,
+        )
+        lipschitz += self.alpha / (min(batch_size, n_samples) * mean_weight)
+        return lipschitz, scale
 
     def _glorot_bounds(self, shapes):
         factor = 2.0 if self.activation == "logistic" else 6.0
@@ -487,8 +535,13 @@ class MLPGDClassifier(ClassifierMixin, BaseGradientDescent):
                     'e.g. from compute_class_weight("balanced", ...) on all data.'
                 )
             weights = class_weight_of_samples(self.class_weight, binarizer, y)
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
-            sample_weight = sample_weight * weights.astype(X.dtype)
+            given = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+            sample_weight = given * weights.astype(X.dtype)
+            if (given > 0).any() and not (sample_weight > 0).any():
+                raise ValueError(
+                    f"class_weight={self.class_weight!r} gives a weight of 0 to "
+                    "every sample with a positive sample_weight."
+                )
         return X, binarizer.transform(y).astype(X.dtype), sample_weight
 
     # -- public API --------------------------------------------------------------

@@ -19,11 +19,10 @@ def _instances():
     yield GDRegressor(batch_size=None)
     yield GDRegressor(batch_size=16)
     yield MLPGDClassifier()
-    # Plain SGD needs a larger step than Adam's default to fit the checks'
-    # small problems within max_iter.
-    yield MLPGDClassifier(optimizer="sgd", learning_rate=0.1)
-    yield MLPGDClassifier(optimizer="momentum")
-    yield MLPGDClassifier(optimizer="rmsprop")
+    # Every optimizer with its automatic learning rate.
+    for name in available_optimizers():
+        if name != "adam":  # the default
+            yield MLPGDClassifier(optimizer=name)
     yield MLPGDClassifier(batch_size=None)
 
 

@@ -328,7 +328,7 @@ def test_invalid_targets_are_rejected():
             MLPGDClassifier(sizes).fit(X, np.arange(20) % 2)
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "adam", "rmsprop"])
+@pytest.mark.parametrize("optimizer", ["adam", "rmsprop", "adagrad"])
 def test_auto_learning_rate_scales_with_the_initial_weights(optimizer):
     from skgd.optimizers import get_optimizer
 
@@ -538,3 +538,26 @@ def test_scoring_monitor_scores_against_the_labels():
     rows = [row for row in monitor.get_logs().data if row["task_name"] == "epoch"]
     assert len(rows) == clf.n_iter_ == 3
     assert rows[-1]["accuracy"] == pytest.approx(clf.score(X, y))
+
+
+@pytest.mark.parametrize(
+    "class_weight, message",
+    [
+        ({0: -1.0}, "got -1.0 for the label 0"),
+        ({0: None}, "got None for the label 0"),
+        ({1: "heavy"}, "got 'heavy' for the label 1"),
+        ({0: np.inf}, "got inf for the label 0"),
+        ({0: 0, 1: 0.0}, "every sample of y a weight of 0"),
+    ],
+)
+def test_invalid_class_weight_values_name_class_weight(class_weight, message):
+    X, y = make_classification(n_samples=20, n_features=4, random_state=0)
+    clf = MLPGDClassifier((3,), class_weight=class_weight, max_iter=2)
+    with pytest.raises(ValueError, match=rf"^class_weight.*{message}"):
+        clf.fit(X, y)
+    with pytest.raises(ValueError, match=rf"^class_weight.*{message}"):
+        clf.partial_fit(X, y, classes=[0, 1])
+    # Weights that, with the sample weights, leave nothing to learn.
+    only_zeros = MLPGDClassifier((3,), class_weight={0: 0.0}, max_iter=2)
+    with pytest.raises(ValueError, match="^class_weight.*positive sample_weight"):
+        only_zeros.fit(X, y, sample_weight=(y == 0).astype(float))

@@ -1,0 +1,175 @@
+"""Tests of MLPGDClassifier's automatic learning rate, from the curvature."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import load_digits, make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+from skgd._classification_losses import OUTPUTS
+from skgd._neural_network import MLPGDClassifier, _Layout, _MLPModel
+
+
+def _glorot(layer_units, activation, seed):
+    """The initial network of ``random_state=seed``, drawn independently."""
+    layout = _Layout(layer_units)
+    params = np.empty(layout.size)
+    rng = np.random.RandomState(seed)
+    factor = 2.0 if activation == "logistic" else 6.0
+    for W, b in zip(*layout.views(params), strict=True):
+        bound = np.sqrt(factor / sum(W.shape))
+        W[...] = rng.uniform(-bound, bound, W.shape)
+        b[...] = rng.uniform(-bound, bound, b.shape)
+    return params
+
+
+def _hessian_top(params, layer_units, activation, output, alpha, X, Y):
+    """Largest |eigenvalue| of the Hessian of the objective of the batch (X, Y)."""
+    model = _MLPModel(params.copy(), layer_units, activation, OUTPUTS[output], alpha)
+
+    def grad(p):
+        model.params[...] = p
+        model.loss_grad(X, Y, None, 1.0 / X.shape[0])
+        return model.grad.copy()
+
+    eps = 1e-6
+    columns = [
+        (grad(params + eps * e) - grad(params - eps * e)) / (2 * eps)
+        for e in np.eye(len(params))
+    ]
+    H = np.array(columns)
+    return float(np.abs(np.linalg.eigvalsh((H + H.T) / 2)).max())
+
+
+def _problem(kind, n_samples=40):
+    rng = np.random.RandomState(0)
+    X = rng.randn(n_samples, 4)
+    if kind == "multilabel":
+        y = (X[:, :3] + 0.5 * rng.randn(n_samples, 3) > 0).astype(int)
+        return X, y, y.astype(float), "logistic"
+    n_classes = 2 if kind == "binary" else 3
+    y = np.argmax(X[:, :n_classes] + 0.5 * rng.randn(n_samples, n_classes), axis=1)
+    Y = np.eye(n_classes)[y]
+    if kind == "binary":
+        return X, y, Y[:, 1:], "logistic"
+    return X, y, Y, "softmax"
+
+
+@pytest.mark.parametrize(
+    "kind, activation, n_hidden, n_samples",
+    [
+        ("binary", "relu", 5, 40),
+        ("multiclass", "tanh", 5, 40),
+        ("multilabel", "logistic", 5, 40),
+        # A wider ReLU network on more rows: more units near their kink.
+        ("multiclass", "relu", 40, 200),
+    ],
+)
+def test_sgd_auto_rate_is_one_over_the_curvature(kind, activation, n_hidden, n_samples):
+    X, y, Y, output = _problem(kind, n_samples)
+    settings = dict(activation=activation, alpha=0.01, batch_size=None)
+    settings |= dict(max_iter=1, tol=None, random_state=0)
+    clf = MLPGDClassifier((n_hidden,), optimizer="sgd", **settings).fit(X, y)
+    units = [4, n_hidden, Y.shape[1]]
+    params = _glorot(units, activation, 0)
+    top = _hessian_top(params, units, activation, output, 0.01, X, Y)
+    # Lanczos iteration approaches the top eigenvalue from below.
+    assert 1.0 - 1e-6 <= clf.learning_rate_ * top <= 1.02
+    # Momentum SGD takes (1 - momentum) / L: the same effective step.
+    momentum = MLPGDClassifier((n_hidden,), optimizer="momentum", **settings)
+    momentum.fit(X, y)
+    assert momentum.learning_rate_ == pytest.approx(0.1 * clf.learning_rate_)
+
+
+def test_sgd_auto_rate_ignores_zero_weight_rows():
+    X, y, Y, output = _problem("multiclass", n_samples=30)
+    rng = np.random.RandomState(1)
+    X_out = np.vstack([X, 100 * rng.randn(10, 4)])
+    y_out = np.concatenate([y, rng.randint(3, size=10)])
+    weight = np.r_[np.full(30, 2.0), np.zeros(10)]
+    settings = dict(optimizer="sgd", batch_size=None, max_iter=1, tol=None)
+    clf = MLPGDClassifier((5,), random_state=0, **settings)
+    clf.fit(X_out, y_out, sample_weight=weight)
+    top = _hessian_top(
+        _glorot([4, 5, 3], "relu", 0), [4, 5, 3], "relu", output, 0.0, X, Y
+    )
+    # The L2 penalty is alpha / (batch size * mean weight) of the 30 rows.
+    assert clf.learning_rate_ * (top + 1e-4 / 60) == pytest.approx(1.0, abs=0.02)
+
+
+def test_batch_size_one_takes_the_largest_sample_curvature():
+    X, y, Y, output = _problem("multiclass", n_samples=12)
+    units = [4, 5, 3]
+    params = _glorot(units, "relu", 0)
+    tops = [
+        _hessian_top(params, units, "relu", output, 0.0, X[i : i + 1], Y[i : i + 1])
+        for i in range(12)
+    ]
+    settings = dict(optimizer="sgd", max_iter=1, tol=None, random_state=0)
+    single = MLPGDClassifier((5,), batch_size=1, alpha=0.01, **settings).fit(X, y)
+    assert single.learning_rate_ * (max(tops) + 0.01) == pytest.approx(1, abs=0.02)
+    rates = [
+        MLPGDClassifier((5,), batch_size=b, alpha=0.01, **settings)
+        .fit(X, y)
+        .learning_rate_
+        for b in (4, 12)
+    ]
+    assert single.learning_rate_ < rates[0] < rates[1]
+
+
+def test_sgd_defaults_learn_digits():
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    scaler = StandardScaler().fit(X_train)
+    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    clf = MLPGDClassifier(optimizer="sgd", max_iter=10, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X_train, y_train)
+    # A learning rate of 0.001 (MLPClassifier's) reaches 0.11 in 10 epochs.
+    assert clf.score(X_test, y_test) >= 0.95
+
+
+def test_continued_fit_measures_the_curvature_at_the_current_weights():
+    X, y = make_classification(n_samples=40, n_features=4, random_state=0)
+    settings = dict(optimizer="sgd", batch_size=None, tol=None, random_state=0)
+    clf = MLPGDClassifier((5,), learning_rate=0.5, max_iter=20, warm_start=True)
+    clf.set_params(**settings).fit(X, y)
+    params = np.concatenate([W.ravel() for W in clf.coefs_] + clf.intercepts_)
+    top = _hessian_top(params, [4, 5, 1], "relu", "logistic", 1e-4, X, y[:, None] * 1.0)
+    clf.set_params(learning_rate="auto", max_iter=1).fit(X, y)
+    assert clf.learning_rate_ * top == pytest.approx(1.0, abs=0.02)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
+@pytest.mark.parametrize("kind", ["binary", "multiclass"])
+def test_hessian_product_is_exact(activation, kind):
+    from skgd._network_curvature import _hessian_product
+
+    X, _, Y, output = _problem(kind, n_samples=15)
+    units = [4, 3, 2, Y.shape[1]]
+    params = _glorot(units, activation, 0)
+    model = _MLPModel(params.copy(), units, activation, OUTPUTS[output], 0.0)
+    weight = np.linspace(0.5, 2, 15) / 15
+    views = _Layout(units).views
+    H = np.array(
+        [
+            _hessian_product(model, views, sp.csr_matrix(X), Y, weight, e)
+            for e in np.eye(len(params))
+        ]
+    )
+
+    def grad(p):
+        model.params[...] = p
+        model.loss_grad(X, Y, weight * 15, 1 / 15)
+        return model.grad.copy()
+
+    eps = 1e-6
+    for j, e in enumerate(np.eye(len(params))):
+        column = (grad(params + eps * e) - grad(params - eps * e)) / (2 * eps)
+        np.testing.assert_allclose(H[:, j], column, atol=1e-7)
+    np.testing.assert_allclose(H, H.T, atol=1e-12)
