@@ -140,6 +140,11 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         "verbose": ["verbose"],
     }
 
+    #: Whether ``partial_fit`` with ``learning_rate="auto"`` derives the rate
+    #: again on every chunk (keeping the smaller one): worth it where the
+    #: step-size hints cost a fraction of an epoch over the chunk.
+    _rate_follows_stream = False
+
     def set_params(self, **params):
         """Set the parameters of this estimator.
 
@@ -347,7 +352,7 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
             rate = self._learning_rate(optimizer, *fields, data.n_samples)
             state.initial_learning_rate = state.learning_rate = rate
             state.learning_rate_param = self.learning_rate
-        elif partial and self.learning_rate == "auto":
+        elif partial and self.learning_rate == "auto" and self._rate_follows_stream:
             rate = self._learning_rate(optimizer, *fields, data.n_samples)
             state.initial_learning_rate = min(state.initial_learning_rate, rate)
             state.learning_rate = min(state.learning_rate, rate)

@@ -329,6 +329,9 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
     1.0
     """
 
+    # A chunk may hold rows larger than any seen before (see _continue).
+    _rate_follows_stream = True
+
     _parameter_constraints: dict = {
         **BaseGradientDescent._parameter_constraints,
         "loss": [StrOptions(set(REGRESSION_LOSSES))],

@@ -123,6 +123,8 @@ def _top_curvature(model, views, X, Y, weight):
         diagonal.append(float(w @ basis[-1]))
         for u in basis:
             w -= (w @ u) * u
+        if not np.isfinite([*diagonal, *off_diagonal, *w]).all():
+            return np.inf  # too extreme for floating point: the caller says so
         previous = estimate
         ritz = eigvalsh_tridiagonal(np.array(diagonal), np.array(off_diagonal))
         estimate = float(np.abs(ritz).max())

@@ -476,15 +476,24 @@ class MLPGDClassifier(ClassifierMixin, BaseGradientDescent):
             output,
             0.0,
         )
-        lipschitz = mini_batch_lipschitz(
-            model,
-            _Layout(self._setup.layer_units).views,
-            X[rows].astype(np.float64),
-            y[rows].astype(np.float64),
-            weight / mean_weight,
-            min(batch_size, n_samples),
-            n_samples,
-        )
+        with np.errstate(over="ignore", invalid="ignore"):
+            lipschitz = mini_batch_lipschitz(
+                model,
+                _Layout(self._setup.layer_units).views,
+                X[rows].astype(np.float64),
+                y[rows].astype(np.float64),
+                weight / mean_weight,
+                min(batch_size, n_samples),
+                n_samples,
+            )
+        if not np.isfinite(lipschitz):
+            magnitude = float(abs(X[rows]).max())
+            raise ValueError(
+                f"X has values of magnitude {magnitude:.3g}, too extreme for the "
+                "curvature of the network (and the automatic step size) to be "
+                "computed in floating point. Scale X (for example with "
+                "StandardScaler), or set learning_rate."
+            )
         lipschitz += self.alpha / (min(batch_size, n_samples) * mean_weight)
         return lipschitz, scale
 

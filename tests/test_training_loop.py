@@ -219,9 +219,14 @@ def test_slow_divergence_is_an_error(diabetes):
 def test_an_objective_too_large_to_monitor_is_explained():
     # Adam froze at a loss of 6e306 and reported convergence.
     X, y = make_classification(100, 5, random_state=0)
-    clf = MLPGDClassifier((4,), optimizer="adam", max_iter=20, random_state=0)
+    clf = MLPGDClassifier(
+        (4,), optimizer="adam", learning_rate=1e-3, max_iter=20, random_state=0
+    )
     with pytest.raises(ValueError, match="cannot be monitored.*moderate scale"):
         clf.fit(X * 1e306, y)
+    # The automatic step size already finds the curvature out of range.
+    with pytest.raises(ValueError, match="magnitude .*e\\+306, too extreme"):
+        clf.set_params(learning_rate="auto").fit(X * 1e306, y)
 
 
 def test_stream_starting_with_a_tiny_target_is_not_divergence(diabetes):
