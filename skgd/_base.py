@@ -278,11 +278,17 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
     # -- shared machinery -------------------------------------------------------
 
     def _batch_size(self, n_samples):
+        """The smallest batch of an epoch over ``n_samples`` rows.
+
+        An epoch makes ``n_samples // batch_size`` batches of near-equal size
+        (see :func:`skgd._training.n_batches`), so the smallest has
+        ``n_samples // n_batches`` rows, at least ``batch_size``; the
+        automatic step size is derived for that size.
+        """
         if self.batch_size is None:
             return n_samples
-        if self.batch_size == "auto":
-            return min(200, n_samples)
-        return min(self.batch_size, n_samples)
+        size = 200 if self.batch_size == "auto" else self.batch_size
+        return n_samples // n_batches(n_samples, min(size, n_samples))
 
     def _sample_weight(self, sample_weight, X):
         if sample_weight is None:
@@ -303,26 +309,32 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         optimizer._validate_params()
         X, y, sample_weight = _hook_data(data)
         params = self._init_params(X, y, random_state, sample_weight)
-        learning_rate = self._learning_rate(
+        learning_rate, scale = self._learning_rate(
             optimizer, X, y, sample_weight, data.n_samples
         )
         state = TrainingState(optimizer, params, learning_rate, random_state)
+        state.scale_hint = scale
         # The parameter the rate came from, to notice when the user changes it.
         state.learning_rate_param = self.learning_rate
         state.structure = self._structure()
         return params, state
 
-    def _learning_rate(self, optimizer, X, y, sample_weight, n_samples=None):
-        """The base learning rate: ``learning_rate``, or derived from the data.
+    def _learning_rate(
+        self, optimizer, X, y, sample_weight, n_samples=None, scale=None
+    ):
+        """The base learning rate and the coefficients' scale it was made with.
 
-        ``n_samples`` is the number of training rows (default: all rows of
-        ``X``), which sets the batch size.
+        The rate is ``learning_rate``, or derived from the data. ``n_samples``
+        is the number of training rows (default: all rows of ``X``), which
+        sets the batch size. ``scale``, if given, replaces the scale of the
+        coefficients estimated from this data (see :meth:`_continue`).
         """
         if self.learning_rate != "auto":
-            return float(self.learning_rate)
+            return float(self.learning_rate), scale
         batch_size = self._batch_size(X.shape[0] if n_samples is None else n_samples)
-        hints = self._step_size_hints(X, y, sample_weight, batch_size)
-        return float(optimizer.auto_learning_rate(*hints))
+        lipschitz, estimate = self._step_size_hints(X, y, sample_weight, batch_size)
+        scale = estimate if scale is None else scale
+        return float(optimizer.auto_learning_rate(lipschitz, scale)), scale
 
     def _continue(self, state, data, partial):
         """Prepare ``state`` (a copy of the last one) and its parameters.
@@ -349,11 +361,21 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         if rate_changed or (changed and self.learning_rate == "auto"):
             # The user changed the learning rate between calls, or an
             # automatic one must be derived again for a new optimizer.
-            rate = self._learning_rate(optimizer, *fields, data.n_samples)
+            rate, state.scale_hint = self._learning_rate(
+                optimizer, *fields, data.n_samples
+            )
             state.initial_learning_rate = state.learning_rate = rate
             state.learning_rate_param = self.learning_rate
         elif partial and self.learning_rate == "auto" and self._rate_follows_stream:
-            rate = self._learning_rate(optimizer, *fields, data.n_samples)
+            # Only the curvature of a new chunk may lower the rate: the scale
+            # of the coefficients stays the one it was made with, as a chunk's
+            # spread of y is noisy (and 0 for a single row).
+            rate, _ = self._learning_rate(
+                optimizer,
+                *fields,
+                data.n_samples,
+                scale=getattr(state, "scale_hint", None),
+            )
             state.initial_learning_rate = min(state.initial_learning_rate, rate)
             state.learning_rate = min(state.learning_rate, rate)
         return params

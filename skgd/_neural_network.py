@@ -154,6 +154,15 @@ class _MLPModel(Model):
             loss += 0.5 * float(penalty @ self.weights)
         return loss
 
+    def baseline_loss(self, X, y, sample_weight, scale):
+        # The cross-entropy of outputs that know nothing: every pre-activation
+        # 0 (uniform class probabilities, or 1/2 per label).
+        z = np.zeros(y.shape, dtype=self.params.dtype)
+        weight = scale
+        if sample_weight is not None:
+            weight = (sample_weight * scale)[:, np.newaxis]
+        return self.output.loss_gradient(z, y, weight, out=np.empty_like(z))
+
     def score(self, X, y, sample_weight):
         z = _forward(X, self.coefs, self.intercepts, self.activation)
         correct = self.output.correct(z, y)

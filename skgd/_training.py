@@ -344,8 +344,9 @@ def start_objective(model, state, data):
     reference follows the data: a later ``partial_fit`` chunk or warm-started
     ``fit`` on data of another scale gets its own. The objective is measured
     on up to ``_PROBE_ROWS`` rows spread over the training rows, not on one
-    (perhaps tiny) batch. Returns the objective that the last epoch's must
-    stay within ``_FINAL_GROWTH`` of (see :func:`train`).
+    (perhaps tiny) batch. Returns a function that measures the objective on
+    the same rows again, and the value it must stay within ``_FINAL_GROWTH``
+    of at the end of the call (see :func:`train`).
     """
     n_samples = data.n_samples
     if n_samples <= _PROBE_ROWS and data.rows is None:
@@ -368,7 +369,11 @@ def start_objective(model, state, data):
     state.reference_loss = max(loss, _BASELINE_FRACTION * baseline)
     if not math.isfinite(_EXPLOSION * state.reference_loss):
         raise ValueError(_TOO_LARGE_TO_MONITOR.format(loss=loss))
-    return max(loss, _FINAL_BASELINE_FRACTION * baseline)
+
+    def measure():
+        return model.loss_grad(*probe, scale)
+
+    return measure, max(loss, _FINAL_BASELINE_FRACTION * baseline)
 
 
 def run_epoch(model, state, config, data, final=False):
@@ -497,20 +502,21 @@ def train(
         None when ``max_epochs`` epochs ran.
     """
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        start = start_objective(model, state, data)
+        measure, start = start_objective(model, state, data)
         reason = None
         for epoch in range(max_epochs):
             final = epoch == max_epochs - 1
-            loss = _train_epoch(
-                model, state, config, data, validation, final, callbacks
-            )
+            _train_epoch(model, state, config, data, validation, final, callbacks)
             if callbacks is not None and callbacks.epoch_end():
                 reason = "callback"
                 break
             if check and _should_stop(state, config):
                 reason = "converged"
                 break
-    if not loss <= _FINAL_GROWTH * start:
+        # The objective on the rows it started from: rows outside them (an
+        # outlier, a mislabelled sample) cannot make a fit look worse.
+        end = measure()
+    if not end <= _FINAL_GROWTH * start:
         # Not an explosion, but a call that left the model far worse than it
         # found it: a step size too large for the data.
         raise DivergenceError(divergence_message(state.n_iter, state.last_rate))

@@ -1,5 +1,7 @@
 """scikit-learn's estimator checks on every skgd configuration."""
 
+import inspect
+
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skgd import GDRegressor, MLPGDClassifier
@@ -26,20 +28,33 @@ def _instances():
     yield MLPGDClassifier(batch_size=None)
 
 
+# Adam's family divides each step by the root of the running mean square of
+# the gradient, so near the optimum, where the gradient is tiny, the rounding
+# differences between a weighted sum and the sum over repeated rows are
+# amplified well beyond the checks' rtol=1e-7 (the fits agree to about 1e-4).
+# Plain and momentum gradient descent, AdaGrad, RMSProp, Adadelta and Lion
+# satisfy the checks, and so does every network on the checks' small data.
+ROUNDING_SENSITIVE = {"adam", "adamax", "adamw", "amsgrad", "nadam", "radam"}
+
+
 def _expected_failed_checks(estimator):
-    # With shuffled mini-batches, a sample repeated twice lands in two random
-    # batches while a sample of weight 2 lands in one, so the two fits follow
-    # different paths (scikit-learn marks the same for SGDRegressor). The
-    # checks' data sets are small enough for batch_size="auto" to cover them
-    # in one batch, so most such instances pass anyway; full batches must.
-    if estimator.batch_size is not None and estimator.shuffle:
-        reason = "shuffled mini-batches are not equivalent to repeated samples"
+    if isinstance(estimator, GDRegressor) and estimator.optimizer in ROUNDING_SENSITIVE:
+        reason = "normalised steps amplify rounding differences near the optimum"
         return dict.fromkeys(SAMPLE_WEIGHT_CHECKS, reason)
     return {}
 
 
+# Where scikit-learn supports it, an expected failure that passes is an error,
+# so this list cannot go stale.
+STRICT = (
+    {"xfail_strict": True}
+    if "xfail_strict" in inspect.signature(parametrize_with_checks).parameters
+    else {}
+)
+
+
 @parametrize_with_checks(
-    list(_instances()), expected_failed_checks=_expected_failed_checks
+    list(_instances()), expected_failed_checks=_expected_failed_checks, **STRICT
 )
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

@@ -8,7 +8,12 @@ import warnings
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
-from sklearn.datasets import load_diabetes, make_classification, make_regression
+from sklearn.datasets import (
+    load_diabetes,
+    make_blobs,
+    make_classification,
+    make_regression,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression
 from sklearn.preprocessing import StandardScaler
@@ -366,3 +371,60 @@ def test_verbose_says_why_training_stopped(diabetes, capsys, params, pattern):
     _quiet(GDRegressor(verbose=1, random_state=0, **params), X, y)
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert re.match(pattern, last), last
+
+
+# -- follow-ups: references on the same rows, streams, the smallest batch ----------
+
+
+def test_outliers_outside_the_probe_rows_are_not_divergence():
+    # The end of a call is compared with its start on the same rows: 20
+    # large targets that the start's sample misses once made a default fit,
+    # a warm start and a partial_fit raise "diverged".
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(10_000, 5))
+    y = X @ np.full(5, 0.2)
+    y[2:22] += 300.0
+    reg = GDRegressor(warm_start=True, random_state=0).fit(X, y)
+    reg.fit(X, y).partial_fit(X, y)
+    optimum = LinearRegression().fit(X, y)
+    assert reg.score(X, y) > optimum.score(X, y) - 0.002
+
+
+def test_flipped_labels_after_a_near_perfect_fit_are_not_divergence():
+    # A network that fits its data almost exactly starts a warm call from an
+    # objective near 0: the trivial model's cross-entropy is the floor of the
+    # reference, so a few flipped labels (here off the rows the start is
+    # measured on) are not mistaken for an explosion.
+    X, y = make_blobs(2000, 4, centers=2, cluster_std=0.5, random_state=0)
+    clf = MLPGDClassifier(
+        (8,), learning_rate=0.01, alpha=0.0, max_iter=60, tol=None, random_state=0
+    )
+    clf.set_params(warm_start=True).fit(X, y)
+    assert clf.loss_ < 1e-3
+    flipped = y.copy()
+    rows = [i for i in range(100) if i % 10 in (3, 4, 5, 6)]
+    flipped[rows] = 1 - flipped[rows]
+    clf.partial_fit(X, flipped)
+    clf.fit(X, flipped)
+    assert clf.score(X, y) > 0.98
+
+
+def test_a_one_row_chunk_keeps_the_scale_of_the_coefficients():
+    # A later chunk may lower the automatic rate through its curvature only:
+    # the spread of y of one row is 0, which once took Adam's rate from 1.9
+    # to 0.01 for the rest of the stream.
+    X, y = make_regression(3000, 10, noise=10, random_state=0)
+    est = _quiet(GDRegressor(optimizer="adam", random_state=0), X[:2000], y[:2000])
+    rate = est.learning_rate_
+    est.partial_fit(X[2000:2001], y[2000:2001])
+    assert est.learning_rate_ == pytest.approx(rate, rel=1e-12)
+
+
+def test_step_size_is_derived_for_the_smallest_actual_batch(diabetes):
+    # 442 rows in batches of at least 300 make one batch of 442: the rate is
+    # full-batch gradient descent's, not the smaller one for batches of 300.
+    X, y = diabetes
+    one_batch = GDRegressor(batch_size=300, max_iter=1, tol=None).fit(X, y)
+    full = GDRegressor(batch_size=None, max_iter=1, tol=None).fit(X, y)
+    assert one_batch.t_ == 1
+    assert one_batch.learning_rate_ == pytest.approx(full.learning_rate_, rel=1e-12)
