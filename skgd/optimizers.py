@@ -137,7 +137,8 @@ class Optimizer(BaseEstimator):
         estimator's intercepts and network biases are never decayed. The
         default does nothing. An optimizer with a decoupled weight decay, such
         as :class:`AdamW` or :class:`Lion`, shrinks the weights here rather
-        than in :meth:`update`.
+        than in :meth:`update`; an optimizer that delegates its steps to
+        another one forwards this call to it as well as :meth:`update`.
 
         Parameters
         ----------
@@ -645,7 +646,15 @@ class Adam(_Moments):
         param -= work
 
 
-class AdamW(Adam):
+class _DecoupledWeightDecay:
+    """The decoupled weight decay of AdamW and Lion: ``w <- (1 - lr * wd) w``."""
+
+    def decay_weights(self, weights, lr):
+        if self.weight_decay:
+            weights *= 1 - lr * self.weight_decay
+
+
+class AdamW(_DecoupledWeightDecay, Adam):
     r"""Adam with decoupled weight decay.
 
     Each step first shrinks the weights, :math:`\theta \leftarrow (1 - \eta
@@ -685,10 +694,6 @@ class AdamW(Adam):
     ):
         super().__init__(beta_1, beta_2, epsilon, amsgrad)
         self.weight_decay = weight_decay
-
-    def decay_weights(self, weights, lr):
-        if self.weight_decay:
-            weights *= 1 - lr * self.weight_decay
 
 
 class NAdam(_Moments):
@@ -903,7 +908,7 @@ class Adadelta(Optimizer):
         param -= lr * grad
 
 
-class Lion(Optimizer):
+class Lion(_DecoupledWeightDecay, Optimizer):
     r"""Lion: the sign of an interpolated momentum, with decoupled weight decay.
 
     :math:`\theta_t = \theta_{t-1} - \eta (\operatorname{sign}(\beta_1 m_{t-1}
@@ -944,10 +949,6 @@ class Lion(Optimizer):
 
     def init_state(self, param):
         return {"m": np.zeros_like(param)}
-
-    def decay_weights(self, weights, lr):
-        if self.weight_decay:
-            weights *= 1 - lr * self.weight_decay
 
     def update(self, param, grad, state, lr, t):
         m = state["m"]

@@ -786,8 +786,25 @@ class Wrapped(Optimizer):
     def init_state(self, param):
         return self.inner.init_state(param)
 
+    def decay_weights(self, weights, lr):
+        self.inner.decay_weights(weights, lr)
+
     def update(self, param, grad, state, lr, t):
         self.inner.update(param, grad, state, lr, t)
+
+
+def test_a_wrapper_that_forwards_decay_weights_decays_like_adamw():
+    w, v = np.array([1.0, -2.0, 3.0]), np.array([1.0, -2.0, 3.0])
+    grad = np.array([0.5, 0.5, -0.5])
+    direct = OptimizerState(AdamW(weight_decay=0.2), [w], decay_index=slice(0, 2))
+    wrapped = OptimizerState(
+        Wrapped(AdamW(weight_decay=0.2)), [v], decay_index=slice(0, 2)
+    )
+    for _ in range(3):
+        direct.step([w], [grad.copy()], lr=0.1)
+        wrapped.step([v], [grad.copy()], lr=0.1)
+    assert_allclose(v, w, rtol=1e-15)
+    assert not np.allclose(w[:2], [0.7, -1.7])  # the weights did shrink
 
 
 def test_partial_fit_keeps_the_state_of_a_nested_optimizer():
