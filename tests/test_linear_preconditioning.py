@@ -5,12 +5,12 @@ reach the optimum of the same objective, and derive the step size from the
 rows that count (nonzero weights) with a robust spread of y.
 """
 
-import tracemalloc
 import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _memory import peak_bytes
 from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso, LinearRegression, Ridge
@@ -141,14 +141,7 @@ def test_column_scales_are_computed_without_copying_X():
     X = rng.normal(size=(50_000, 40)) * np.logspace(-3, 3, 40)
     y = X[:, 0] * 1e3 + rng.normal(size=len(X))
     reg = GDRegressor(max_iter=1, tol=None, random_state=0)
-    tracemalloc.start()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            reg.fit(X, y)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    peak = peak_bytes(reg.fit, X, y)
     assert peak < 0.25 * X.nbytes
 
 

@@ -2,11 +2,11 @@
 
 import copy
 import re
-import tracemalloc
 import warnings
 
 import numpy as np
 import pytest
+from _memory import peak_bytes
 from numpy.testing import assert_allclose
 from sklearn.datasets import (
     load_diabetes,
@@ -180,12 +180,7 @@ def test_early_stopping_trains_without_copying_X():
     X = rng.normal(size=(20_000, 100))
     y = X @ rng.normal(size=100)
     reg = GDRegressor(early_stopping=True, max_iter=2, tol=None, random_state=0)
-    tracemalloc.start()
-    try:
-        reg.fit(X, y)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    peak = peak_bytes(reg.fit, X, y)
     # The validation rows (10 %) and fixed-size buffers; before: 1.15 X.
     assert peak < 0.5 * X.nbytes
 
@@ -195,12 +190,7 @@ def test_float32_training_makes_no_float64_copy():
     X = rng.normal(size=(40_000, 50)).astype(np.float32)
     y = X @ rng.normal(size=50).astype(np.float32)
     reg = GDRegressor(max_iter=2, tol=None, random_state=0)
-    tracemalloc.start()
-    try:
-        reg.fit(X, y)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    peak = peak_bytes(reg.fit, X, y)
     assert reg.coef_.dtype == np.float32
     assert peak < 0.5 * X.nbytes  # before: 2.0 X
 
