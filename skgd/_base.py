@@ -20,15 +20,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight
 
+from ._batching import TrainingData, n_batches
 from ._callbacks import CallbackSupportMixin, fitted_attributes, start_callbacks
-from ._training import (
-    LoopConfig,
-    TrainingData,
-    TrainingState,
-    n_batches,
-    stop_message,
-    train,
-)
+from ._training import LoopConfig, TrainingState, stop_message, train
 from .optimizers import (
     Optimizer,
     OptimizerState,
@@ -281,7 +275,7 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         """The smallest batch of an epoch over ``n_samples`` rows.
 
         An epoch makes ``n_samples // batch_size`` batches of near-equal size
-        (see :func:`skgd._training.n_batches`), so the smallest has
+        (see :func:`skgd._batching.n_batches`), so the smallest has
         ``n_samples // n_batches`` rows, at least ``batch_size``; the
         automatic step size is derived for that size.
         """

@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import BaseGradientDescent, training_method
+from ._compiled_epoch import linear_backend
 from ._linear_statistics import (
     column_spreads,
     largest_row_norm,
@@ -113,6 +114,9 @@ class _LinearModel(Model):
     def prox(self, step):
         # The L1 penalty of coef is a weighted one of theta.
         self.penalty.prox(self.theta, step, self.inv_scale)
+
+    def compiled_epoch(self, state, data):
+        return linear_backend(self, state, data)
 
     def baseline_loss(self, X, y, sample_weight, scale):
         # The objective of predicting 0 (all parameters zero).

@@ -12,11 +12,12 @@ import copy
 import math
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
+from ._batching import iter_batches, n_batches, plan_batches
 from .optimizers import OptimizerState
 
 
@@ -63,6 +64,16 @@ class Model:
         explode when its objective moves away from 0.
         """
         return 0.0
+
+    def compiled_epoch(self, state, data):
+        """A compiled backend for this model's epochs, or None.
+
+        When not None, a function with the signature of
+        ``skgd._training._reference_epoch`` that takes exactly its steps.
+        The default (and any model or optimizer a backend does not cover)
+        runs on the NumPy reference loop.
+        """
+        return None
 
 
 @dataclass
@@ -200,122 +211,6 @@ def divergence_message(epoch, learning_rate):
     )
 
 
-# Shuffled dense rows are gathered this many bytes at a time: one copy call
-# serves many batches, and memory stays far below a copy of X.
-_GATHER_BYTES = 1 << 20
-
-
-class TrainingData:
-    """The rows one call trains on: all of ``X``, or the rows ``rows`` of it.
-
-    Parameters
-    ----------
-    X, y : arrays
-        The full data; with early stopping, the held-out rows are part of
-        them but never visited (they are not copied out either).
-    sample_weight : ndarray or None
-        One weight per row of ``X``; zero on the held-out rows (set so
-        when ``rows`` is given without weights).
-    rows : ndarray of int or None
-        The training rows, or None for all rows.
-    """
-
-    def __init__(self, X, y, sample_weight, rows=None):
-        if rows is not None and sample_weight is None:
-            sample_weight = np.zeros(X.shape[0], X.dtype)
-            sample_weight[rows] = 1
-        self.X, self.y, self.sample_weight, self.rows = X, y, sample_weight, rows
-        self.n_samples = X.shape[0] if rows is None else len(rows)
-        if sample_weight is None:
-            self.mean_weight = 1.0
-        elif rows is None:
-            self.mean_weight = float(np.mean(sample_weight))
-        else:
-            self.mean_weight = float(np.sum(sample_weight)) / self.n_samples
-
-    def take(self, index):
-        """The ``(X, y, sample_weight)`` of the training rows ``index``."""
-        if self.rows is not None:
-            index = self.rows[index]
-        w = self.sample_weight
-        return (
-            self.X[index],
-            self.y.take(index, axis=0),
-            None if w is None else w.take(index),
-        )
-
-
-def n_batches(n_samples, batch_size):
-    """Batches per epoch: every batch has from ``batch_size`` to twice that rows.
-
-    An epoch is split into ``n_samples // batch_size`` batches of near-equal
-    size rather than full batches and a short remainder: a remainder of a
-    few rows would take a step sized for ``batch_size`` rows on a very noisy
-    gradient.
-    """
-    return max(1, n_samples // batch_size)
-
-
-def _bounds(n_samples, batch_size):
-    k = n_batches(n_samples, batch_size)
-    return (np.arange(k + 1) * n_samples // k).tolist()
-
-
-def _batches(data, batch_size, random_state):
-    """Yield the ``(X, y, sample_weight, size)`` batches of one epoch.
-
-    Without shuffling and held-out rows, batches are slices (views of dense
-    X). Otherwise dense rows are gathered in chunks of many batches, and
-    sparse rows are indexed batch by batch. A single batch over all rows is
-    the data itself, its held-out rows weighted 0, so nothing is copied.
-    """
-    X, y, w, rows = data.X, data.y, data.sample_weight, data.rows
-    n_samples = data.n_samples
-    if batch_size >= n_samples:
-        yield X, y, w, n_samples
-        return
-    bounds = _bounds(n_samples, batch_size)
-    pairs = list(zip(bounds[:-1], bounds[1:], strict=True))
-    if rows is None and random_state is None:
-        for a, b in pairs:
-            yield X[a:b], y[a:b], None if w is None else w[a:b], b - a
-        return
-    order = np.arange(n_samples) if random_state is None else None
-    if random_state is not None:
-        order = random_state.permutation(n_samples)
-    if sp.issparse(X):
-        for a, b in pairs:
-            yield (*data.take(order[a:b]), b - a)
-        return
-    yield from _gathered(data, order, pairs, batch_size)
-
-
-def _gathered(data, order, pairs, batch_size):
-    """Dense batches gathered ``_GATHER_BYTES`` at a time into reused buffers."""
-    X, y, w, rows = data.X, data.y, data.sample_weight, data.rows
-    row_bytes = max(X.shape[1] * X.itemsize, 1)
-    per_chunk = max(1, _GATHER_BYTES // (row_bytes * batch_size))
-    length = min(data.n_samples, per_chunk * 2 * batch_size)
-    buffers = (
-        np.empty((length, *X.shape[1:]), X.dtype),
-        np.empty((length, *y.shape[1:]), y.dtype),
-        None if w is None else np.empty(length, w.dtype),
-    )
-    for first in range(0, len(pairs), per_chunk):
-        group = pairs[first : first + per_chunk]
-        start, stop = group[0][0], group[-1][1]
-        index = order[start:stop]
-        if rows is not None:
-            index = rows[index]
-        Xc, yc, wc = (
-            None if a is None else np.take(a, index, axis=0, out=buf[: stop - start])
-            for a, buf in zip((X, y, w), buffers, strict=True)
-        )
-        for a, b in group:
-            a, b = a - start, b - start
-            yield Xc[a:b], yc[a:b], None if wc is None else wc[a:b], b - a
-
-
 def _update_average(state, params):
     state.n_averaged += 1
     if state.average is None:
@@ -384,46 +279,92 @@ def run_epoch(model, state, config, data, final=False):
     ``final`` (the last epoch of a call) the last batch is evaluated once
     more: a step that explodes in a call's last update, such as the only
     update of a one-batch ``partial_fit``, is caught too.
+
+    The batches run on the model's compiled backend when it has one for this
+    optimizer and data (see :meth:`Model.compiled_epoch`), else on the NumPy
+    reference loop; both take the same steps.
     """
-    mean_weight = data.mean_weight
     count = n_batches(data.n_samples, config.batch_size)
     steps = np.arange(state.t, state.t + count)
     rates = np.broadcast_to(
         config.schedule(steps, state.learning_rate, config.total_steps), steps.shape
-    )
+    ).astype(np.float64)
     shuffle_rng = state.random_state if config.shuffle else None
-    step, params, grad = state.optimizer.step, [model.params], [model.grad]
-    loss_grad = model.loss_grad
-    prox = model.prox if model.has_prox else None
-    average_start = config.average_start
+    plan = plan_batches(data, config.batch_size, shuffle_rng)
     limit = _loss_limit(state)
-    total = 0.0
-    batches = _batches(data, config.batch_size, shuffle_rng)
-    for lr, (Xb, yb, wb, size) in zip(rates.tolist(), batches, strict=True):
-        loss = loss_grad(Xb, yb, wb, 1.0 / (size * mean_weight))
-        # Also false for NaN, and for inf (limit is finite).
-        if not loss <= limit:
-            raise DivergenceError(divergence_message(state.n_iter + 1, lr))
-        step(params, grad, lr)
-        if prox is not None:
-            prox(lr)
-        total += loss * size
-        if average_start:
-            state.samples_seen += size
-            if state.samples_seen >= average_start:
-                _update_average(state, model.params)
-    if not average_start:
+    compiled = None if FORCE_REFERENCE else model.compiled_epoch(state, data)
+    epoch = _reference_epoch if compiled is None else compiled
+    total, taken = epoch(model, state, config, data, plan, rates, limit)
+    if taken < count:
+        raise DivergenceError(divergence_message(state.n_iter + 1, rates[taken]))
+    if not config.average_start:
         state.samples_seen += data.n_samples
     state.t += count
     exploded = not np.isfinite(model.params).all()
     if final and not exploded:
-        loss = loss_grad(Xb, yb, wb, 1.0 / (size * mean_weight))
+        Xb, yb, wb, size = plan.last_batch(data)
+        loss = model.loss_grad(Xb, yb, wb, 1.0 / (size * data.mean_weight))
         exploded = not loss <= limit
     if exploded:
         raise DivergenceError(divergence_message(state.n_iter + 1, rates[-1]))
     state.n_iter += 1
     state.last_rate = float(rates[-1])
     return total / data.n_samples
+
+
+def _reference_epoch(model, state, config, data, plan, rates, limit):
+    """The batches of one epoch in NumPy: the reference every backend matches.
+
+    Returns the sum of the batch objectives times the batch sizes, and the
+    number of steps taken: fewer than the batches if one diverged.
+    """
+    mean_weight = data.mean_weight
+    step, params, grad = state.optimizer.step, [model.params], [model.grad]
+    loss_grad = model.loss_grad
+    prox = model.prox if model.has_prox else None
+    average_start = config.average_start
+    total, taken = 0.0, 0
+    batches = iter_batches(data, plan, config.batch_size)
+    for lr, (Xb, yb, wb, size) in zip(rates.tolist(), batches, strict=True):
+        loss = loss_grad(Xb, yb, wb, 1.0 / (size * mean_weight))
+        # Also false for NaN, and for inf (limit is finite).
+        if not loss <= limit:
+            break
+        step(params, grad, lr)
+        if prox is not None:
+            prox(lr)
+        total += loss * size
+        taken += 1
+        if average_start:
+            state.samples_seen += size
+            if state.samples_seen >= average_start:
+                _update_average(state, model.params)
+    return total, taken
+
+
+#: Run every epoch on the NumPy reference loop, even where a compiled
+#: backend exists (see :func:`reference_epochs`).
+FORCE_REFERENCE = False
+
+
+@contextmanager
+def reference_epochs():
+    """Run the epochs inside the ``with`` block on the NumPy reference loop.
+
+    For debugging and for checking a compiled backend against the
+    reference::
+
+        from skgd._training import reference_epochs
+
+        with reference_epochs():
+            GDRegressor(batch_size=1).fit(X, y)
+    """
+    global FORCE_REFERENCE
+    previous, FORCE_REFERENCE = FORCE_REFERENCE, True
+    try:
+        yield
+    finally:
+        FORCE_REFERENCE = previous
 
 
 def _validation_score(model, state, validation):

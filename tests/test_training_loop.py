@@ -19,7 +19,8 @@ from sklearn.linear_model import LinearRegression
 from sklearn.preprocessing import StandardScaler
 
 from skgd import GDRegressor, MLPGDClassifier
-from skgd._training import DivergenceError, TrainingData, _batches
+from skgd._batching import TrainingData, _batches
+from skgd._training import DivergenceError
 from skgd.optimizers import Adam
 
 

@@ -1,0 +1,210 @@
+"""The compiled backend of the linear model's epochs.
+
+:func:`linear_backend` decides whether an epoch of a ``_LinearModel`` can run
+in the compiled extension ``skgd._linear_epoch``: the loss and the optimizer
+must be built-in ones (their exact classes: a subclass may change the
+update), and the data of the types the extension reads (float32 or float64,
+dense or CSR). Anything else runs on the NumPy reference loop of
+``skgd._training``, as does everything when the extension is not built.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._losses import (
+    AbsoluteError,
+    EpsilonInsensitive,
+    Huber,
+    Quantile,
+    SquaredEpsilonInsensitive,
+    SquaredError,
+)
+from .optimizers import (
+    SGD,
+    Adadelta,
+    AdaGrad,
+    Adam,
+    Adamax,
+    AdamW,
+    Lion,
+    NAdam,
+    RAdam,
+    RMSProp,
+)
+
+try:
+    from . import _linear_epoch
+except ImportError:  # pragma: no cover - a source tree without the build
+    _linear_epoch = None
+
+# The codes of skgd/_linear_epoch.pyx.
+_LOSSES = {
+    SquaredError: (0, None),
+    Huber: (1, "epsilon"),
+    EpsilonInsensitive: (2, "epsilon"),
+    SquaredEpsilonInsensitive: (3, "epsilon"),
+    AbsoluteError: (4, None),
+    Quantile: (5, "quantile"),
+}
+
+_MOMENTS = ("beta_1", "beta_2", "epsilon")
+
+# Per optimizer class: its code, the hyperparameters in the order the
+# extension reads them (a number, or the name of an attribute), and the
+# names of its state buffers in the extension's slot order.
+_OPTIMIZERS = {
+    SGD: (0, ("momentum", "dampening", 0.0, "nesterov"), ("b",)),
+    AdaGrad: (1, ("epsilon",), ("s",)),
+    RMSProp: (2, ("rho", "epsilon", "momentum", "centered"), ("v", "g_avg", "b")),
+    Adam: (3, (*_MOMENTS, "amsgrad", 0.0), ("m", "v", "v_max")),
+    AdamW: (3, (*_MOMENTS, "amsgrad", "weight_decay"), ("m", "v", "v_max")),
+    NAdam: (4, (*_MOMENTS, "momentum_decay"), ("m", "v")),
+    RAdam: (5, _MOMENTS, ("m", "v")),
+    Adamax: (6, _MOMENTS, ("m", "v")),
+    Adadelta: (7, ("rho", "epsilon"), ("v", "u")),
+    Lion: (8, ("beta_1", "beta_2", "weight_decay"), ("m",)),
+}
+
+
+def available():
+    """Whether the compiled extension is built."""
+    return _linear_epoch is not None
+
+
+def _hyperparameters(optimizer, names):
+    values = [
+        float(getattr(optimizer, name) if isinstance(name, str) else name)
+        for name in names
+    ]
+    return np.array(values + [0.0] * (5 - len(values)))
+
+
+def _matrix(a):
+    """``a`` as a 2-D view (one column for a vector); never a copy."""
+    return a.reshape(a.shape[0], -1) if a.ndim == 1 else a
+
+
+def _readable(X, dtype):
+    """Whether the extension can read ``X`` as it is, without a copy."""
+    if sp.issparse(X):
+        return (
+            X.format == "csr"
+            and X.dtype == dtype
+            and X.indices.dtype == np.int32
+            and X.indptr.dtype == np.int32
+        )
+    return (
+        isinstance(X, np.ndarray)
+        and X.dtype == dtype
+        and all(s > 0 and s % X.itemsize == 0 for s in X.strides)
+    )
+
+
+def linear_backend(model, state, data):
+    """The compiled epoch of ``model`` for this state and data, or None."""
+    optimizer_state = state.optimizer
+    spec = _OPTIMIZERS.get(type(optimizer_state.optimizer))
+    loss = _LOSSES.get(type(model.loss))
+    dtype = model.params.dtype
+    if (
+        _linear_epoch is None
+        or spec is None
+        or loss is None
+        or len(optimizer_state.slots) != 1
+        or optimizer_state.decay_index != model.decay_index
+        or dtype not in (np.float32, np.float64)
+        or not _readable(data.X, dtype)
+        or data.y.dtype != dtype
+        or not model.params.flags.c_contiguous
+    ):
+        return None
+    return _LinearEpoch(model, spec, loss)
+
+
+class _LinearEpoch:
+    """Runs an epoch of one model in the extension; called like the reference."""
+
+    def __init__(self, model, spec, loss):
+        self.model = model
+        self.code, self.names, self.slots = spec
+        self.loss_code, loss_param = loss
+        self.loss_param = 0.0 if loss_param is None else getattr(model.loss, loss_param)
+
+    def __call__(self, model, state, config, data, plan, rates, limit):
+        dtype = model.params.dtype
+        empty_2d = np.empty((0, 0), dtype)
+        X = data.X
+        sparse = sp.issparse(X)
+        weight = data.sample_weight
+        index = plan.rows_of_X(data)
+        optimizer_state = state.optimizer
+        slot = optimizer_state.slots[0]
+        # Three buffer slots; the ones an optimizer (or its settings) lacks
+        # are empty.
+        names = self.slots + (None,) * (3 - len(self.slots))
+        buffers = [_matrix(slot[name]) if name in slot else empty_2d for name in names]
+        P = _matrix(model.params)
+        n_features = P.shape[0] - 1
+        inv_scale = (
+            np.ones(n_features)
+            if model.inv_scale is None
+            else np.asarray(model.inv_scale, np.float64).reshape(n_features, -1)[:, 0]
+        )
+        averaging = config.average_start > 0
+        if averaging and state.average is None:
+            state.average, state.n_averaged = np.empty_like(model.params), 0
+        # A whole-data batch runs over every row of X (held-out rows weigh
+        # 0) but is scaled by the training rows.
+        bounds = [0, X.shape[0]] if plan.whole else plan.bounds
+        sizes = [data.n_samples] if plan.whole else np.diff(plan.bounds)
+        total, taken, _, samples_seen, n_averaged, mu_product = (
+            _linear_epoch.linear_epoch(
+                empty_2d if sparse else X,
+                X.data if sparse else np.empty(0, dtype),
+                X.indices if sparse else np.empty(0, np.int32),
+                X.indptr if sparse else np.empty(0, np.int32),
+                sparse,
+                _matrix(data.y),
+                np.empty(0, dtype)
+                if weight is None
+                else weight.astype(dtype, copy=False),
+                weight is not None,
+                np.empty(0, np.intp)
+                if index is None
+                else index.astype(np.intp, copy=False),
+                np.asarray(bounds, np.intp),
+                np.asarray(sizes, np.intp),
+                rates,
+                data.mean_weight,
+                limit,
+                P,
+                np.empty((n_features, P.shape[1]), dtype),
+                np.empty_like(P),
+                inv_scale,
+                np.empty(0)
+                if model.offset is None
+                else model.offset.astype(np.float64),
+                model.offset is not None,
+                self.loss_code,
+                float(self.loss_param),
+                float(model.penalty.l1),
+                float(model.penalty.l2),
+                self.code,
+                _hyperparameters(optimizer_state.optimizer, self.names),
+                *buffers,
+                optimizer_state.t,
+                float(slot.get("mu_product", 1.0)),
+                _matrix(state.average) if averaging else empty_2d,
+                config.average_start,
+                state.samples_seen,
+                state.n_averaged,
+            )
+        )
+        optimizer_state.t += taken
+        if "mu_product" in slot:
+            slot["mu_product"] = mu_product
+        if averaging:
+            state.samples_seen, state.n_averaged = samples_seen, n_averaged
+            if n_averaged == 0:
+                state.average = None
+        return total, taken
