@@ -121,6 +121,42 @@ def linear_backend(model, state, data):
     return _LinearEpoch(model, spec, loss)
 
 
+def compiled_step(optimizer_state, params, grads, lr):
+    """:meth:`OptimizerState.step` on the compiled update rules.
+
+    The optimizer's buffers live in ``optimizer_state`` as usual. Used to test
+    the compiled rules against the reference ones step by step; the optimizer
+    must be a built-in one and the parameters contiguous float arrays.
+    """
+    code, names, slots = _OPTIMIZERS[type(optimizer_state.optimizer)]
+    hyper = _hyperparameters(optimizer_state.optimizer, names)
+    optimizer_state.t += 1
+    index = optimizer_state.decay_index
+    for param, grad, slot in zip(params, grads, optimizer_state.slots, strict=True):
+        flat = param.reshape(-1)
+        start, stop, stride = index.indices(param.shape[0])
+        if start != 0 or stride != 1:
+            raise ValueError("The compiled rules decay a leading block of rows.")
+        n_weights = stop * (flat.size // param.shape[0])
+        buffers = [
+            slot[name].reshape(-1) if name in slot else np.empty(0, param.dtype)
+            for name in slots + (None,) * (3 - len(slots))
+        ]
+        mu_product = _linear_epoch.optimizer_step(
+            code,
+            hyper,
+            flat,
+            np.ascontiguousarray(grad, param.dtype).reshape(-1),
+            *buffers,
+            lr,
+            optimizer_state.t,
+            float(slot.get("mu_product", 1.0)),
+            n_weights,
+        )
+        if "mu_product" in slot:
+            slot["mu_product"] = mu_product
+
+
 class _LinearEpoch:
     """Runs an epoch of one model in the extension; called like the reference."""
 
@@ -181,9 +217,9 @@ class _LinearEpoch:
                 np.empty((n_features, P.shape[1]), dtype),
                 np.empty_like(P),
                 inv_scale,
-                np.empty(0)
+                np.empty(0, dtype)
                 if model.offset is None
-                else model.offset.astype(np.float64),
+                else model.offset.astype(dtype, copy=False),
                 model.offset is not None,
                 self.loss_code,
                 float(self.loss_param),

@@ -16,12 +16,15 @@ batch by batch, exactly the steps of the NumPy reference loop:
 4. the optimizer's step (after its decoupled weight decay of the weights),
    the L1 proximal step, and the running average of the iterates.
 
-Steps 2 (its per-coordinate part) to 4 are fused into one pass over the
-parameters, which also prepares ``coef``, ``offset @ coef`` and the penalty
-for the next batch, so a batch costs one pass over its rows (a BLAS dot and
-axpy per dense row) and one pass over the parameters. Arithmetic is carried
-out in double precision; float32 parameters and data are read and stored as
-float32.
+A batch costs one pass over its rows (a dot and an axpy per dense row) and
+a few tight, vectorisable passes over the parameters: the gradient, the
+optimizer's rule (one loop per optimizer, so no branch is taken per
+coordinate), the proximal step and ``coef``. A batch of one dense row is
+read in the same pass as the coefficients' sums (the penalty and
+``offset @ coef``) and needs no gradient buffer. The row read next is
+prefetched while this one is used, since shuffled rows are scattered over
+memory. Arithmetic is carried out in double precision; float32 parameters
+and data are read and stored as float32.
 
 Parameters are viewed as ``(n_features + 1, n_targets)``; the last row is
 the intercept.
@@ -29,9 +32,18 @@ the intercept.
 
 from libc.math cimport fabs, sqrt
 from libc.string cimport memset
-from scipy.linalg.cython_blas cimport daxpy, ddot, saxpy, sdot
 
 import numpy as np
+
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define SKGD_PREFETCH(address) __builtin_prefetch(address)
+    #else
+    #define SKGD_PREFETCH(address) ((void)0)
+    #endif
+    """
+    void SKGD_PREFETCH(const void *address) noexcept nogil
 
 ctypedef fused floating:
     float
@@ -164,105 +176,35 @@ cdef void _set_step(Step *s, const double[::1] hyper, double lr, long t,
         s.decay = 1.0 - lr * hyper[2]
 
 
-cdef inline double _update(Step *s, double p, double g, floating *a, floating *b,
-                           floating *c) noexcept nogil:
-    """One optimizer step of one coordinate: the new value of ``p``.
-
-    ``a``, ``b`` and ``c`` point at the coordinate's entries of the
-    optimizer's buffers (in the order of optimizer_spec's ``slots``).
-    """
-    cdef double m, v, u
-    if s.code == SGD:
-        if s.h0 != 0:
-            if s.flag1:
-                m = g
-            else:
-                m = a[0] * s.h0 + (1.0 - s.h1) * g
-            a[0] = <floating>m
-            g = g + s.h0 * m if s.flag0 else m
-        return p - s.lr * g
-    if s.code == ADAGRAD:
-        # epsilon in h0
-        v = a[0] + g * g
-        a[0] = <floating>v
-        return p - s.lr * g / (sqrt(v) + s.h0)
-    if s.code == RMSPROP:
-        v = a[0] * s.h0 + (1.0 - s.h0) * (g * g)
-        a[0] = <floating>v
-        if s.flag0:
-            m = b[0] * s.h0 + (1.0 - s.h0) * g
-            b[0] = <floating>m
-            v = v - m * m
-            if v < 0:
-                v = 0.0
-        g = g / (sqrt(v) + s.h1)
-        if s.h2 != 0:
-            u = c[0] * s.h2 + g
-            c[0] = <floating>u
-            g = u
-        return p - s.lr * g
-    if s.code == ADAM:
-        m = a[0] * s.h0 + g * (1.0 - s.h0)
-        v = b[0] * s.h1 + (g * g) * (1.0 - s.h1)
-        a[0] = <floating>m
-        b[0] = <floating>v
-        if s.flag0:
-            if c[0] > v:
-                v = c[0]
-            c[0] = <floating>v
-        return p - m / (sqrt(v) * s.c1 + s.h2) * s.c0
-    if s.code == NADAM:
-        m = a[0] * s.h0 + (1.0 - s.h0) * g
-        v = b[0] * s.h1 + (1.0 - s.h1) * (g * g)
-        a[0] = <floating>m
-        b[0] = <floating>v
-        return p - s.lr * (s.c0 * m + s.c1 * g) / (sqrt(v / s.c2) + s.h2)
-    if s.code == RADAM:
-        m = a[0] * s.h0 + (1.0 - s.h0) * g
-        v = b[0] * s.h1 + (1.0 - s.h1) * (g * g)
-        a[0] = <floating>m
-        b[0] = <floating>v
-        m = m / s.c0
-        if s.flag0:
-            m = m * s.c1 / (sqrt(v) + s.h2)
-        return p - s.lr * m
-    if s.code == ADAMAX:
-        m = a[0] * s.h0 + (1.0 - s.h0) * g
-        a[0] = <floating>m
-        u = s.h1 * b[0]
-        v = fabs(g) + s.h2
-        if v > u:
-            u = v
-        b[0] = <floating>u
-        return p - s.c0 * m / u
-    if s.code == ADADELTA:
-        # rho, epsilon; a = v (squared gradients), b = u (squared updates)
-        v = a[0] * s.h0 + (1.0 - s.h0) * (g * g)
-        a[0] = <floating>v
-        g = g * sqrt(b[0] + s.h1) / sqrt(v + s.h1)
-        b[0] = <floating>(b[0] * s.h0 + (1.0 - s.h0) * (g * g))
-        return p - s.lr * g
-    # LION
-    m = a[0]
-    p = p - s.lr * _sign(s.h0 * m + (1.0 - s.h0) * g)
-    a[0] = <floating>(m * s.h1 + (1.0 - s.h1) * g)
-    return p
-
-
-cdef inline double _dot(int n, floating *x, int incx, floating *y, int incy) noexcept nogil:
-    if floating is float:
-        return sdot(&n, x, &incx, y, &incy)
-    else:
-        return ddot(&n, x, &incx, y, &incy)
+cdef inline double _dot(int n, floating *x, int incx, floating *y,
+                        int incy) noexcept nogil:
+    """``x . y`` in double precision; four partial sums when contiguous."""
+    cdef int i
+    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+    if incx == 1 and incy == 1:
+        for i in range(0, n - 3, 4):
+            s0 += <double>x[i] * y[i]
+            s1 += <double>x[i + 1] * y[i + 1]
+            s2 += <double>x[i + 2] * y[i + 2]
+            s3 += <double>x[i + 3] * y[i + 3]
+        for i in range(n - n % 4, n):
+            s0 += <double>x[i] * y[i]
+        return (s0 + s1) + (s2 + s3)
+    for i in range(n):
+        s0 += <double>x[i * incx] * y[i * incy]
+    return s0
 
 
 cdef inline void _axpy(int n, double alpha, floating *x, int incx, floating *y,
                        int incy) noexcept nogil:
-    cdef float alpha_f = <float>alpha
-    if floating is float:
-        saxpy(&n, &alpha_f, x, &incx, y, &incy)
+    """``y += alpha * x``."""
+    cdef int i
+    if incx == 1 and incy == 1:
+        for i in range(n):
+            y[i] = <floating>(y[i] + alpha * x[i])
     else:
-        daxpy(&n, &alpha, x, &incx, y, &incy)
+        for i in range(n):
+            y[i * incy] = <floating>(y[i * incy] + alpha * x[i * incx])
 
 
 def linear_epoch(
@@ -289,7 +231,7 @@ def linear_epoch(
     floating[:, ::1] coef,
     floating[:, ::1] G,
     const double[::1] inv_scale,
-    const double[::1] offset,
+    const floating[::1] offset,
     bint centred,
     int loss_code,
     double loss_param,
@@ -330,22 +272,22 @@ def linear_epoch(
     cdef Py_ssize_t n_batches = bounds.shape[0] - 1
     cdef Py_ssize_t batch, pos, row, j, q, c, size
     cdef bint in_order = index.shape[0] == 0
-    cdef bint use_slot0 = S0.shape[0] > 0
-    cdef bint use_slot1 = S1.shape[0] > 0
-    cdef bint use_slot2 = S2.shape[0] > 0
-    cdef bint averaging, first_average
+    cdef Py_ssize_t m = P.shape[0] * k
+    cdef floating *flat_p = &P[0, 0]
+    cdef floating *slot0 = &S0[0, 0] if S0.shape[0] > 0 else NULL
+    cdef floating *slot1 = &S1[0, 0] if S1.shape[0] > 0 else NULL
+    cdef floating *slot2 = &S2[0, 0] if S2.shape[0] > 0 else NULL
+    cdef floating *flat_a = &A[0, 0] if A.shape[0] > 0 else NULL
     cdef int n = <int>n_features
     cdef int row_inc = 1 if sparse else <int>(X.strides[1] // sizeof(floating))
     cdef int k_int = <int>k
     cdef floating *xrow = NULL
-    cdef floating *single_row = NULL
-    cdef floating dummy = 0
-    cdef floating *a
-    cdef floating *b
-    cdef floating *cc
-    cdef double scale, objective, batch_loss, w, r, d, value, g, p, inv, thr
+    cdef Py_ssize_t lo, hi
+    cdef Py_ssize_t n_positions = bounds[n_batches]
+    cdef bint single
+    cdef double scale, objective, batch_loss, w, d, value, prediction = 0.0
+    cdef double sums[3]
     cdef double total = 0.0
-    cdef double single_dloss = 0.0
     cdef double penalty_l2 = 0.0, penalty_l1 = 0.0
     cdef Step step
     cdef long t = t0
@@ -358,27 +300,44 @@ def linear_epoch(
 
     step.code = opt_code
     with nogil:
-        _prepare(P, coef, inv_scale, offset, centred, &shift[0],
-                 &penalty_l1, &penalty_l2)
+        _coefficients(P, coef, inv_scale)
         for batch in range(n_batches):
+            lo = bounds[batch]
+            hi = bounds[batch + 1]
             size = sizes[batch]
             scale = 1.0 / (size * mean_weight)
+            # A batch of one dense row (the stochastic case) reads the row
+            # and the coefficients in one pass and needs no gradient buffer.
+            single = not sparse and hi - lo == 1 and k == 1
+            if single:
+                row = lo if in_order else index[lo]
+                if not in_order and lo + 1 < n_positions:
+                    _prefetch_row(X, X_data, X_indptr, sparse, Y, index[lo + 1])
+                xrow = <floating *>&X[row, 0]
+                prediction = _row_pass(n, xrow, row_inc, &coef[0, 0],
+                                       <floating *>&offset[0] if centred else NULL,
+                                       sums)
+                penalty_l2, penalty_l1, shift[0] = sums[0], sums[1], sums[2]
+            else:
+                _sums(coef, offset, centred, &shift[0], &penalty_l1, &penalty_l2)
+                memset(&G[0, 0], 0, G.shape[0] * k * sizeof(floating))
+            # Pass 1: the rows of the batch.
             batch_loss = 0.0
             for c in range(k):
                 dsum[c] = 0.0
-            single_row = NULL
-            if sparse or bounds[batch + 1] - bounds[batch] > 1 or k > 1:
-                memset(&G[0, 0], 0, G.shape[0] * k * sizeof(floating))
-            # Pass 1: the rows of the batch.
-            for pos in range(bounds[batch], bounds[batch + 1]):
+            for pos in range(lo, hi):
                 row = pos if in_order else index[pos]
+                if not in_order and pos + 1 < n_positions:
+                    _prefetch_row(X, X_data, X_indptr, sparse, Y, index[pos + 1])
                 w = W[row] if weighted else 1.0
                 for c in range(k):
                     # Without centring, the intercept is not part of the model.
                     resid[c] = -Y[row, c]
                     if centred:
                         resid[c] += P[n_features, c] - shift[c]
-                if sparse:
+                if single:
+                    resid[0] += prediction
+                elif sparse:
                     for q in range(X_indptr[row], X_indptr[row + 1]):
                         j = X_indices[q]
                         for c in range(k):
@@ -392,9 +351,8 @@ def linear_epoch(
                     batch_loss += w * value
                     resid[c] = w * d * scale  # now dloss
                     dsum[c] += resid[c]
-                if not sparse and bounds[batch + 1] - bounds[batch] == 1 and k == 1:
-                    single_row = xrow
-                    single_dloss = resid[0]
+                if single:
+                    pass
                 elif sparse:
                     for q in range(X_indptr[row], X_indptr[row + 1]):
                         j = X_indices[q]
@@ -403,89 +361,331 @@ def linear_epoch(
                 else:
                     for c in range(k):
                         _axpy(n, resid[c], xrow, row_inc, &G[0, c], k_int)
-            objective = scale * batch_loss + 0.5 * l2 * penalty_l2 + l1 * penalty_l1
+            # Only the terms that are on (a zero term may be an overflowed one).
+            objective = scale * batch_loss
+            if l2 != 0:
+                objective += 0.5 * l2 * penalty_l2
+            if l1 != 0:
+                objective += l1 * penalty_l1
             if not objective <= limit:
                 diverged = True
                 break
             total += objective * size
-            # Pass 2: gradient, step, prox and average, one coordinate at a time.
+            # Pass 2: the step, in tight passes over the parameters.
             t += 1
             _set_step(&step, hyper, rates[batch], t, &mu_product)
-            averaging = False
+            _gradient(G, coef, xrow if single else NULL, resid[0], row_inc, offset,
+                      centred, &dsum[0], l2, inv_scale)
+            if step.decay != 1.0:
+                for j in range(n_features * k):
+                    flat_p[j] = <floating>(flat_p[j] * step.decay)
+            _optimizer_pass(&step, flat_p, &G[0, 0], slot0, slot1, slot2, m)
+            if l1 > 0:
+                _prox(P, step.lr * l1, inv_scale)
+            _coefficients(P, coef, inv_scale)
             if average_start:
                 samples_seen += size
                 if samples_seen >= average_start:
-                    averaging = True
                     n_averaged += 1
-            first_average = n_averaged == 1
-            penalty_l1 = 0.0
-            penalty_l2 = 0.0
-            for c in range(k):
-                shift[c] = 0.0
-            for j in range(n_features + 1):
-                inv = inv_scale[j] if j < n_features else 1.0
-                for c in range(k):
-                    if j == n_features:
-                        g = dsum[c] if centred else 0.0
-                        p = P[j, c]
-                    else:
-                        if single_row != NULL:
-                            g = single_dloss * single_row[j * row_inc]
-                        else:
-                            g = G[j, c]
-                        if centred:
-                            g = g - offset[j] * dsum[c]
-                        g = (g + l2 * coef[j, c]) * inv
-                        p = P[j, c] * step.decay
-                    a = &S0[j, c] if use_slot0 else &dummy
-                    b = &S1[j, c] if use_slot1 else &dummy
-                    cc = &S2[j, c] if use_slot2 else &dummy
-                    p = _update(&step, p, g, a, b, cc)
-                    if j < n_features:
-                        if l1 > 0:
-                            thr = step.lr * l1 * inv
-                            if fabs(p) > thr:
-                                p = p - thr if p > 0 else p + thr
-                            else:
-                                p = 0.0
-                        P[j, c] = <floating>p
-                        coef[j, c] = <floating>(P[j, c] * inv)
-                        value = coef[j, c]
-                        penalty_l2 += value * value
-                        penalty_l1 += fabs(value)
-                        if centred:
-                            shift[c] += offset[j] * value
-                    else:
-                        P[j, c] = <floating>p
-                    if averaging:
-                        if first_average:
-                            A[j, c] = P[j, c]
-                        else:
-                            A[j, c] = <floating>(A[j, c] + (P[j, c] - A[j, c]) / n_averaged)
+                    _average(flat_a, flat_p, m, n_averaged)
             steps += 1
     return total, steps, diverged, samples_seen, n_averaged, mu_product
+
+
+cdef inline void _prefetch_row(const floating[:, :] X, const floating[::1] X_data,
+                               const int[::1] X_indptr, bint sparse,
+                               const floating[:, :] Y, Py_ssize_t row) noexcept nogil:
+    """Ask for the cache lines of a row that is read next, while this one is used.
+
+    Shuffled rows are scattered over memory; without it, each row's first
+    access waits for main memory.
+    """
+    cdef const char *start
+    cdef Py_ssize_t n_bytes, offset
+    if sparse:
+        start = <const char *>&X_data[X_indptr[row]] if X_indptr[row + 1] > X_indptr[row] else NULL
+        n_bytes = (X_indptr[row + 1] - X_indptr[row]) * sizeof(floating)
+    else:
+        start = <const char *>&X[row, 0]
+        n_bytes = X.shape[1] * X.strides[1] if X.strides[1] == sizeof(floating) else 0
+    if start != NULL:
+        for offset in range(0, n_bytes, 64):
+            SKGD_PREFETCH(start + offset)
+    SKGD_PREFETCH(&Y[row, 0])
 
 
 cdef double[::1] _zeros(Py_ssize_t k):
     return np.zeros(k)
 
 
-cdef void _prepare(floating[:, ::1] P, floating[:, ::1] coef, const double[::1] inv_scale,
-                   const double[::1] offset, bint centred, double *shift,
-                   double *penalty_l1, double *penalty_l2) noexcept nogil:
-    """``coef``, ``offset @ coef`` and the penalty sums at the epoch's start."""
+cdef void _gradient(floating[:, ::1] G, floating[:, ::1] coef, floating *single_row,
+                    double single_dloss, int row_inc, const floating[::1] offset,
+                    bint centred, double *dsum, double l2,
+                    const double[::1] inv_scale) noexcept nogil:
+    """Turn ``G`` (``X_b^T dloss``, or one row's) into the gradient in theta.
+
+    With ``single_row``, ``G`` is not filled yet: the gradient of a single
+    dense row (one target) is ``dloss * row``.
+    """
     cdef Py_ssize_t j, c
-    cdef Py_ssize_t k = P.shape[1]
-    cdef double value
+    cdef Py_ssize_t n = G.shape[0] - 1
+    cdef Py_ssize_t k = G.shape[1]
+    cdef floating *g = &G[0, 0]
+    cdef floating *w = &coef[0, 0]
+    cdef const floating *o = &offset[0] if centred else NULL
+    cdef const double *inv = &inv_scale[0]
+    cdef double s = dsum[0] if centred else 0.0
+    if single_row != NULL:
+        if centred:
+            for j in range(n):
+                g[j] = <floating>((single_dloss * single_row[j * row_inc] - o[j] * s
+                                   + (l2 * w[j] if l2 != 0 else 0.0)) * inv[j])
+        else:
+            for j in range(n):
+                g[j] = <floating>((single_dloss * single_row[j * row_inc]
+                                   + (l2 * w[j] if l2 != 0 else 0.0)) * inv[j])
+    elif k == 1:
+        if centred:
+            for j in range(n):
+                g[j] = <floating>((g[j] - o[j] * s + (l2 * w[j] if l2 != 0 else 0.0)) * inv[j])
+        else:
+            for j in range(n):
+                g[j] = <floating>((g[j] + (l2 * w[j] if l2 != 0 else 0.0)) * inv[j])
+    else:
+        for j in range(n):
+            for c in range(k):
+                s = G[j, c] - offset[j] * dsum[c] if centred else G[j, c]
+                G[j, c] = <floating>((s + (l2 * coef[j, c] if l2 != 0 else 0.0)) * inv[j])
     for c in range(k):
-        shift[c] = 0.0
-    penalty_l1[0] = 0.0
-    penalty_l2[0] = 0.0
+        G[n, c] = <floating>(dsum[c] if centred else 0.0)
+
+
+cdef void _optimizer_pass(Step *s, floating *p, floating *g, floating *a, floating *b,
+                          floating *c, Py_ssize_t m) noexcept nogil:
+    """One step of the optimizer on the ``m`` parameters ``p``, gradient ``g``.
+
+    ``a``, ``b`` and ``c`` are the optimizer's buffers, in the order of
+    skgd._compiled_epoch's ``slots`` (NULL when absent). One loop per
+    optimizer, so each is a tight, vectorisable pass.
+    """
+    cdef Py_ssize_t i
+    cdef double lr = s.lr, h0 = s.h0, h1 = s.h1, h2 = s.h2
+    cdef double c0 = s.c0, c1 = s.c1, c2 = s.c2
+    cdef double mi, vi, ui, gi
+    if s.code == SGD:
+        if h0 == 0:  # plain
+            for i in range(m):
+                p[i] = <floating>(p[i] - lr * g[i])
+        elif s.flag1:  # the first momentum step: b = g
+            for i in range(m):
+                a[i] = g[i]
+                p[i] = <floating>(p[i] - lr * (g[i] + h0 * g[i] if s.flag0 else g[i]))
+        else:
+            for i in range(m):
+                mi = a[i] * h0 + (1.0 - h1) * g[i]
+                a[i] = <floating>mi
+                p[i] = <floating>(p[i] - lr * (g[i] + h0 * mi if s.flag0 else mi))
+    elif s.code == ADAGRAD:
+        for i in range(m):
+            vi = a[i] + <double>g[i] * g[i]
+            a[i] = <floating>vi
+            p[i] = <floating>(p[i] - lr * g[i] / (sqrt(vi) + h0))
+    elif s.code == RMSPROP:
+        for i in range(m):
+            gi = g[i]
+            vi = a[i] * h0 + (1.0 - h0) * (gi * gi)
+            a[i] = <floating>vi
+            if s.flag0:
+                mi = b[i] * h0 + (1.0 - h0) * gi
+                b[i] = <floating>mi
+                vi = max(vi - mi * mi, 0.0)
+            gi = gi / (sqrt(vi) + h1)
+            if h2 != 0:
+                gi = c[i] * h2 + gi
+                c[i] = <floating>gi
+            p[i] = <floating>(p[i] - lr * gi)
+    elif s.code == ADAM:
+        for i in range(m):
+            gi = g[i]
+            mi = a[i] * h0 + gi * (1.0 - h0)
+            vi = b[i] * h1 + (gi * gi) * (1.0 - h1)
+            a[i] = <floating>mi
+            b[i] = <floating>vi
+            if s.flag0:
+                vi = max(<double>c[i], vi)
+                c[i] = <floating>vi
+            p[i] = <floating>(p[i] - mi / (sqrt(vi) * c1 + h2) * c0)
+    elif s.code == NADAM:
+        for i in range(m):
+            gi = g[i]
+            mi = a[i] * h0 + (1.0 - h0) * gi
+            vi = b[i] * h1 + (1.0 - h1) * (gi * gi)
+            a[i] = <floating>mi
+            b[i] = <floating>vi
+            p[i] = <floating>(p[i] - lr * (c0 * mi + c1 * gi) / (sqrt(vi / c2) + h2))
+    elif s.code == RADAM:
+        for i in range(m):
+            gi = g[i]
+            mi = a[i] * h0 + (1.0 - h0) * gi
+            vi = b[i] * h1 + (1.0 - h1) * (gi * gi)
+            a[i] = <floating>mi
+            b[i] = <floating>vi
+            mi = mi / c0
+            if s.flag0:
+                mi = mi * c1 / (sqrt(vi) + h2)
+            p[i] = <floating>(p[i] - lr * mi)
+    elif s.code == ADAMAX:
+        for i in range(m):
+            gi = g[i]
+            mi = a[i] * h0 + (1.0 - h0) * gi
+            a[i] = <floating>mi
+            ui = max(h1 * b[i], fabs(gi) + h2)
+            b[i] = <floating>ui
+            p[i] = <floating>(p[i] - c0 * mi / ui)
+    elif s.code == ADADELTA:
+        for i in range(m):
+            gi = g[i]
+            vi = a[i] * h0 + (1.0 - h0) * (gi * gi)
+            a[i] = <floating>vi
+            gi = gi * sqrt(b[i] + h1) / sqrt(vi + h1)
+            b[i] = <floating>(b[i] * h0 + (1.0 - h0) * (gi * gi))
+            p[i] = <floating>(p[i] - lr * gi)
+    else:  # LION
+        for i in range(m):
+            mi = a[i]
+            p[i] = <floating>(p[i] - lr * _sign(h0 * mi + (1.0 - h0) * g[i]))
+            a[i] = <floating>(mi * h1 + (1.0 - h1) * g[i])
+
+
+cdef void _prox(floating[:, ::1] P, double threshold,
+                const double[::1] inv_scale) noexcept nogil:
+    """Soft-threshold the weights by ``threshold * inv_scale`` (the L1 step)."""
+    cdef Py_ssize_t j, c
+    cdef double p, thr
     for j in range(P.shape[0] - 1):
-        for c in range(k):
-            coef[j, c] = <floating>(P[j, c] * inv_scale[j])
-            value = coef[j, c]
-            penalty_l2[0] += value * value
-            penalty_l1[0] += fabs(value)
-            if centred:
-                shift[c] += offset[j] * value
+        thr = threshold * inv_scale[j]
+        for c in range(P.shape[1]):
+            p = P[j, c]
+            if p > thr:
+                P[j, c] = <floating>(p - thr)
+            elif p < -thr:
+                P[j, c] = <floating>(p + thr)
+            else:
+                P[j, c] = 0
+
+
+cdef void _coefficients(floating[:, ::1] P, floating[:, ::1] coef,
+                        const double[::1] inv_scale) noexcept nogil:
+    """``coef = theta * inv_scale``."""
+    cdef Py_ssize_t j, c
+    cdef Py_ssize_t n = P.shape[0] - 1
+    cdef floating *w = &coef[0, 0]
+    cdef floating *p = &P[0, 0]
+    cdef const double *inv = &inv_scale[0]
+    if P.shape[1] == 1:
+        for j in range(n):
+            w[j] = <floating>(p[j] * inv[j])
+        return
+    for j in range(n):
+        for c in range(P.shape[1]):
+            coef[j, c] = <floating>(P[j, c] * inv[j])
+
+
+cdef void _sums(floating[:, ::1] coef, const floating[::1] offset, bint centred,
+                double *shift, double *l1, double *l2) noexcept nogil:
+    """``shift = offset @ coef`` per target, ``l1 = |coef|_1``, ``l2 = |coef|^2``."""
+    cdef Py_ssize_t j, c
+    cdef Py_ssize_t n = coef.shape[0]
+    cdef Py_ssize_t k = coef.shape[1]
+    cdef floating *flat = &coef[0, 0]
+    cdef double total = 0.0
+    for c in range(k):
+        shift[c] = _dot(<int>n, <floating *>&offset[0], 1, &coef[0, c], <int>k) if centred else 0.0
+    for j in range(n * k):
+        total += fabs(flat[j])
+    l1[0] = total
+    l2[0] = _dot(<int>(n * k), flat, 1, flat, 1)
+
+
+cdef double _row_pass(int n, floating *x, int incx, floating *coef, floating *offset,
+                      double *sums) noexcept nogil:
+    """Return ``x . coef``; set ``sums`` to ``|coef|^2, |coef|_1, offset . coef``.
+
+    One pass over a row and the coefficients, with two partial sums each;
+    ``offset`` may be NULL (no centring).
+    """
+    cdef int i
+    cdef double c0, c1
+    cdef double d0 = 0.0, d1 = 0.0, q0 = 0.0, q1 = 0.0
+    cdef double a0 = 0.0, a1 = 0.0, s0 = 0.0, s1 = 0.0
+    for i in range(0, n - 1, 2):
+        c0 = coef[i]
+        c1 = coef[i + 1]
+        d0 += x[i * incx] * c0
+        d1 += x[(i + 1) * incx] * c1
+        q0 += c0 * c0
+        q1 += c1 * c1
+        a0 += fabs(c0)
+        a1 += fabs(c1)
+        if offset != NULL:
+            s0 += offset[i] * c0
+            s1 += offset[i + 1] * c1
+    if n % 2:
+        c0 = coef[n - 1]
+        d0 += x[(n - 1) * incx] * c0
+        q0 += c0 * c0
+        a0 += fabs(c0)
+        if offset != NULL:
+            s0 += offset[n - 1] * c0
+    sums[0] = q0 + q1
+    sums[1] = a0 + a1
+    sums[2] = s0 + s1
+    return d0 + d1
+
+
+cdef void _average(floating *a, floating *p, Py_ssize_t m, long n) noexcept nogil:
+    """The running mean ``a`` of the iterates ``p``; ``n`` counts them."""
+    cdef Py_ssize_t i
+    cdef double w = 1.0 / n
+    if n == 1:
+        for i in range(m):
+            a[i] = p[i]
+    else:
+        for i in range(m):
+            a[i] = <floating>(a[i] + (p[i] - a[i]) * w)
+
+
+def optimizer_step(
+    int opt_code,
+    const double[::1] hyper,
+    floating[::1] param,
+    floating[::1] grad,
+    floating[::1] S0,
+    floating[::1] S1,
+    floating[::1] S2,
+    double lr,
+    long t,
+    double mu_product,
+    Py_ssize_t n_weights,
+):
+    """Step ``t`` of the optimizer pass of :func:`linear_epoch` on one parameter.
+
+    The decoupled weight decay shrinks ``param[:n_weights]`` first. This is
+    how the compiled update rules are tested against the reference ones and
+    against PyTorch step for step. Returns NAdam's momentum product.
+    """
+    cdef Step step
+    cdef Py_ssize_t i
+    step.code = opt_code
+    _set_step(&step, hyper, lr, t, &mu_product)
+    if step.decay != 1.0:
+        for i in range(n_weights):
+            param[i] = <floating>(param[i] * step.decay)
+    _optimizer_pass(
+        &step, &param[0], &grad[0],
+        &S0[0] if S0.shape[0] > 0 else NULL,
+        &S1[0] if S1.shape[0] > 0 else NULL,
+        &S2[0] if S2.shape[0] > 0 else NULL,
+        param.shape[0],
+    )
+    return mu_product

@@ -2,6 +2,7 @@
 
 import copy
 import json
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skgd import optimizers
+from skgd._compiled_epoch import available as compiled_available
+from skgd._compiled_epoch import compiled_step
 from skgd.optimizers import (
     SGD,
     Adadelta,
@@ -64,21 +67,31 @@ def make_problem(seed, shapes=((4,), (3, 2)), n_steps=10):
     return params, grads
 
 
-def run(optimizer, params, grads, lr):
+# The update rules exist twice: in NumPy (the optimizers' ``update``) and in
+# the compiled epoch of the linear model. Both are checked against the same
+# references.
+BACKENDS = ["reference"] + (["compiled"] if compiled_available() else [])
+
+
+def run(optimizer, params, grads, lr, backend="reference"):
     """Step ``optimizer`` through ``grads``; return the parameters after each step.
 
     The gradients are written into the same buffers at every step, as a
     training loop would, so an optimizer that keeps a reference to a gradient
-    array instead of copying it gives wrong results.
+    array instead of copying it gives wrong results. ``backend="compiled"``
+    steps with the compiled update rules instead of ``Optimizer.update``.
     """
     params = [p.copy() for p in params]
     buffers = [np.empty_like(p) for p in params]
     state = OptimizerState(optimizer, params)
+    step = state.step
+    if backend == "compiled":
+        step = partial(compiled_step, state)
     trajectory = []
     for step_grads in grads:
         for buffer, grad in zip(buffers, step_grads, strict=True):
             buffer[...] = grad
-        state.step(params, buffers, lr)
+        step(params, buffers, lr)
         trajectory.append([p.copy() for p in params])
     return trajectory
 
@@ -257,9 +270,10 @@ REFERENCE_CASES = [
     REFERENCE_CASES,
     ids=[f"{c[0].__name__}-{c[2]}" for c in REFERENCE_CASES],
 )
-def test_matches_published_update_rule(cls, reference, kwargs, lr):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_matches_published_update_rule(cls, reference, kwargs, lr, backend):
     params, grads = make_problem(seed=0)
-    trajectory = run(cls(**kwargs), params, grads, lr)
+    trajectory = run(cls(**kwargs), params, grads, lr, backend)
     for i, theta in enumerate(params):
         expected = reference(theta, [step[i] for step in grads], lr, **kwargs)
         for t, (step, want) in enumerate(zip(trajectory, expected, strict=True), 1):
@@ -289,11 +303,13 @@ def _case_id(case):
     return spec if isinstance(spec, str) else f"{spec['class']}-{spec['params']}"
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("case", TORCH_REFERENCE["cases"], ids=_case_id)
-def test_matches_torch_reference_data(case):
+def test_matches_torch_reference_data(case, backend):
     params = [np.array(p) for p in TORCH_REFERENCE["params"]]
     grads = [[np.array(g) for g in step] for step in TORCH_REFERENCE["grads"]]
-    trajectory = run(_optimizer_from_spec(case["optimizer"]), params, grads, case["lr"])
+    optimizer = _optimizer_from_spec(case["optimizer"])
+    trajectory = run(optimizer, params, grads, case["lr"], backend)
     assert len(trajectory) == len(case["trajectory"]) >= 8
     expected = case["trajectory"]
     for t, (got, want) in enumerate(zip(trajectory, expected, strict=True), 1):
@@ -311,8 +327,9 @@ def test_torch_reference_data_covers_every_builtin():
     assert classes == {cls for cls, _ in BUILTINS.values()} - {Lion}
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("case", TORCH_REFERENCE["cases"], ids=_case_id)
-def test_matches_torch_live(case):
+def test_matches_torch_live(case, backend):
     torch = pytest.importorskip("torch")
     params, grads = make_problem(seed=1, shapes=((5,), (2, 3)), n_steps=20)
     kwargs = {
@@ -328,7 +345,7 @@ def test_matches_torch_live(case):
             tensors, lr=case["lr"], **kwargs
         )
         trajectory = run(
-            _optimizer_from_spec(case["optimizer"]), params, grads, case["lr"]
+            _optimizer_from_spec(case["optimizer"]), params, grads, case["lr"], backend
         )
         for step_grads, got in zip(grads, trajectory, strict=True):
             for tensor, grad in zip(tensors, step_grads, strict=True):
