@@ -7,6 +7,7 @@ on a busy machine. Timings are not checked, only that the tables exist and
 have their rows.
 """
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,10 +26,12 @@ EXPECTED_ROWS = {
         "| GDRegressor(optimizer='sgd') |",
     ],
     "epoch_cost": [
-        "| SGDRegressor() |",
-        "| GDRegressor(optimizer='sgd', batch_size=1) |",
-        "| GDRegressor(optimizer='sgd', batch_size=32) |",
-        "| GDRegressor(optimizer='sgd', batch_size=None) |",
+        "| dense | SGDRegressor() |",
+        "| dense | GDRegressor(optimizer='sgd', batch_size=1) |",
+        "| dense | GDRegressor(optimizer='sgd', batch_size=None) |",
+        "| sparse | SGDRegressor() |",
+        "| sparse | GDRegressor(optimizer='sgd', batch_size=1) |",
+        "| sparse | GDRegressor(optimizer='sgd', batch_size=None) |",
     ],
     "scaling": ["| 1000 |", "| 16000 |", "| GDRegressor |", "| SGDRegressor |"],
     "mlp": ["| MLPGDClassifier |", "| MLPClassifier |"],
@@ -66,6 +69,25 @@ def test_quick_run_writes_table(quick_run, name):
         assert row in text, f"{name}.md lacks the row {row!r}"
     assert "## Targets" in text
     assert f"[{name}] wrote" in stdout
+
+
+@pytest.mark.parametrize("kind", ["dense", "sparse"])
+def test_epoch_cost_reports_each_batch_size_throughput_and_targets(quick_run, kind):
+    out, _ = quick_run
+    text = (out / "epoch_cost.md").read_text(encoding="utf-8")
+    for batch_size in (1, 8, 32, 256, None):
+        row = f"| {kind} | GDRegressor(optimizer='sgd', batch_size={batch_size}) |"
+        assert row in text
+    # The throughput line: rows × features, then the non-zeros an epoch visits.
+    found = re.search(rf"^\| {kind} \| (\d+) × (\d+) \| (\d+) \|", text, re.MULTILINE)
+    assert found, f"no {kind} throughput line"
+    n_rows, n_features, non_zeros = map(int, found.groups())
+    if kind == "dense":
+        assert non_zeros == n_rows * n_features
+    else:
+        assert 0 < non_zeros < 0.1 * n_rows * n_features
+    for batch_size in (1, 8, 32, 256):
+        assert f"{kind}: a batch_size={batch_size} epoch costs ≤" in text
 
 
 def test_script_entry_point_runs_one_benchmark(tmp_path):
