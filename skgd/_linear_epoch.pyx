@@ -58,6 +58,11 @@ cdef enum:
     ABSOLUTE_ERROR = 4
     QUANTILE = 5
 
+# Shuffled rows are prefetched this many rows ahead of the one in use: far
+# enough for main memory's latency to pass while a row's dot and axpy run.
+cdef enum:
+    AHEAD = 4
+
 # Optimizer codes (see skgd._compiled_epoch).
 cdef enum:
     SGD = 0
@@ -311,8 +316,8 @@ def linear_epoch(
             single = not sparse and hi - lo == 1 and k == 1
             if single:
                 row = lo if in_order else index[lo]
-                if not in_order and lo + 1 < n_positions:
-                    _prefetch_row(X, X_data, X_indptr, sparse, Y, index[lo + 1])
+                if not in_order and lo + AHEAD < n_positions:
+                    _prefetch_row(X, X_data, X_indptr, sparse, Y, index[lo + AHEAD])
                 xrow = <floating *>&X[row, 0]
                 prediction = _row_pass(n, xrow, row_inc, &coef[0, 0],
                                        <floating *>&offset[0] if centred else NULL,
@@ -327,8 +332,8 @@ def linear_epoch(
                 dsum[c] = 0.0
             for pos in range(lo, hi):
                 row = pos if in_order else index[pos]
-                if not in_order and pos + 1 < n_positions:
-                    _prefetch_row(X, X_data, X_indptr, sparse, Y, index[pos + 1])
+                if not in_order and pos + AHEAD < n_positions:
+                    _prefetch_row(X, X_data, X_indptr, sparse, Y, index[pos + AHEAD])
                 w = W[row] if weighted else 1.0
                 for c in range(k):
                     # Without centring, the intercept is not part of the model.
