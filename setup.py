@@ -11,6 +11,7 @@ extensions = [
     Extension(
         "skgd._linear_epoch",
         ["skgd/_linear_epoch.pyx"],
+        depends=["skgd/_optimizer_rules.pxi"],
         extra_compile_args=flags,
     )
 ]
