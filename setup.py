@@ -13,7 +13,12 @@ extensions = [
         ["skgd/_linear_epoch.pyx"],
         depends=["skgd/_optimizer_rules.pxi"],
         extra_compile_args=flags,
-    )
+    ),
+    Extension(
+        "skgd._column_statistics",
+        ["skgd/_column_statistics.pyx"],
+        extra_compile_args=flags,
+    ),
 ]
 
 setup(ext_modules=cythonize(extensions, language_level=3))

@@ -14,6 +14,11 @@ values brought to a moderate scale first.
 import numpy as np
 import scipy.sparse as sp
 
+try:
+    from . import _column_statistics
+except ImportError:  # pragma: no cover - a source tree without the build
+    _column_statistics = None
+
 # Rows used to estimate the largest eigenvalue of the data's second moment.
 POWER_ITERATION_ROWS = 2000
 _POWER_ITERATIONS = 30
@@ -122,6 +127,36 @@ def column_spreads(X, index, weight, centre):
     d = X.shape[1]
     centred = centre is not None
     centre = np.asarray(centre, np.float64) if centred else np.zeros(d)
+    if _column_statistics is not None and _compiled_readable(X):
+        rows = np.empty(0, np.intp) if index is None else index.astype(np.intp)
+        scale, linear, square, high, low = _column_statistics.column_moments(
+            X, rows, np.ascontiguousarray(weight, np.float64), centre
+        )
+    else:
+        scale, linear, square, high, low = _chunked_moments(X, index, weight, centre)
+    total = weight.sum()
+    variance = square / total
+    if centred:
+        variance -= (linear / total) ** 2
+    spreads = scale * np.sqrt(np.maximum(variance, 0.0))
+    if centred:
+        spreads[high == low] = 0.0
+    return spreads
+
+
+def _compiled_readable(X):
+    """Whether the compiled column statistics read ``X`` as it is."""
+    return (
+        isinstance(X, np.ndarray)
+        and X.dtype in (np.float32, np.float64)
+        and X.ndim == 2
+        and all(stride > 0 and stride % X.itemsize == 0 for stride in X.strides)
+    )
+
+
+def _chunked_moments(X, index, weight, centre):
+    """The moments of :func:`column_spreads` in NumPy, chunk by chunk."""
+    d = X.shape[1]
     scale = np.zeros(d)
     linear = np.zeros(d)
     square = np.zeros(d)
@@ -139,14 +174,7 @@ def column_spreads(X, index, weight, centre):
         linear = linear * old + chunk_linear * new
         square = square * old * old + chunk_square * new * new
         scale = merged
-    total = weight.sum()
-    variance = square / total
-    if centred:
-        variance -= (linear / total) ** 2
-    spreads = scale * np.sqrt(np.maximum(variance, 0.0))
-    if centred:
-        spreads[high == low] = 0.0
-    return spreads
+    return scale, linear, square, high, low
 
 
 def top_eigenvalue(X, index, weight, offset, inv_scale, ridge=None, intercept=False):

@@ -268,3 +268,31 @@ def test_full_batch_sample_weight_equals_repetition():
     assert weighted.learning_rate_ == pytest.approx(plain.learning_rate_, rel=1e-10)
     assert_allclose(weighted.coef_, plain.coef_, rtol=1e-8)
     assert_allclose(weighted.intercept_, plain.intercept_, rtol=1e-8)
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "float32", "rows", "extreme"])
+def test_compiled_column_spreads_equal_the_chunked_numpy_ones(layout, monkeypatch):
+    from skgd import _linear_statistics as statistics
+
+    if statistics._column_statistics is None:
+        pytest.skip("the compiled extension is not built")
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(1000, 6)) * np.logspace(-3, 3, 6) + 5.0
+    X[:, 2] = 7.0  # a constant column has a spread of exactly 0
+    weight, index = rng.uniform(0, 2, size=1000), None
+    if layout == "F":
+        X = np.asfortranarray(X)
+    elif layout == "float32":
+        X = X.astype(np.float32)
+    elif layout == "rows":
+        index = np.sort(rng.choice(1000, 300, replace=False))
+        weight = weight[index]
+    elif layout == "extreme":
+        X = X * 1e-200
+    centre = (X.T @ weight if index is None else X[index].T @ weight) / weight.sum()
+    compiled = statistics.column_spreads(X, index, weight, centre)
+    monkeypatch.setattr(statistics, "_column_statistics", None)
+    chunked = statistics.column_spreads(X, index, weight, centre)
+    assert compiled[2] == chunked[2] == 0.0
+    assert_allclose(compiled, chunked, rtol=1e-12)
+    assert np.all(compiled[[0, 1, 3, 4, 5]] > 0)
