@@ -17,6 +17,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skgd import GDRegressor, _training
 from skgd import _compiled_epoch as compiled
+from skgd._losses import REGRESSION_LOSSES
 from skgd._training import DivergenceError, reference_epochs
 from skgd.optimizers import (
     SGD,
@@ -34,14 +35,6 @@ pytestmark = pytest.mark.skipif(
     not compiled.available(), reason="the compiled extension is not built"
 )
 
-LOSSES = [
-    "squared_error",
-    "huber",
-    "epsilon_insensitive",
-    "squared_epsilon_insensitive",
-    "absolute_error",
-    "quantile",
-]
 
 # Every optimizer string, and the settings the strings leave out.
 OPTIMIZERS = [
@@ -122,7 +115,7 @@ def _id(optimizer):
     return optimizer if isinstance(optimizer, str) else repr(optimizer)
 
 
-@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("loss", REGRESSION_LOSSES)
 @pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=_id)
 def test_every_loss_and_optimizer(optimizer, loss):
     X, y = _data()
