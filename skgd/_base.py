@@ -92,6 +92,25 @@ def _same_hyperparameters(a, b):
     return True
 
 
+def _components(*roots):
+    """The estimator and the optimizers and schedules below ``roots``, each once.
+
+    Nested ``set_params`` changes these objects in place; the hyperparameters
+    of an optimizer or schedule that are themselves optimizers or schedules
+    are followed down.
+    """
+    found, pending = {}, list(roots)
+    while pending:
+        component = pending.pop()
+        if id(component) in found:
+            continue
+        if component is roots[0] or isinstance(component, (Optimizer, Schedule)):
+            found[id(component)] = component
+            if component is not roots[0]:
+                pending.extend(component.get_params(deep=False).values())
+    return list(found.values())
+
+
 def _hook_data(data):
     """The ``X, y, sample_weight`` handed to the estimator's set-up hooks.
 
@@ -170,12 +189,11 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
                     ) from None
         # Nothing is half-set when one of the settings is invalid: neither
         # this estimator nor an optimizer or schedule object, which nested
-        # settings change in place (it may be the user's own object).
-        components = {id(c): c for c in (self, *vars(self).values(), *params.values())}
+        # settings change in place (it may be the user's own object), at
+        # any depth (an optimizer that wraps another).
         saved = [
             (c, dict(vars(c)))
-            for c in components.values()
-            if c is self or isinstance(c, (Optimizer, Schedule))
+            for c in _components(self, *vars(self).values(), *params.values())
         ]
         try:
             return super().set_params(**params)

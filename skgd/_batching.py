@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-# Shuffled dense rows are gathered this many bytes at a time: one copy call
+# Shuffled dense rows are gathered about this many bytes at a time (at most
+# twice as many: batches hold up to twice batch_size rows): one copy call
 # serves many batches, and memory stays far below a copy of X.
 _GATHER_BYTES = 1 << 20
 

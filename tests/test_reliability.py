@@ -1099,3 +1099,26 @@ def test_random_invalid_parameter_values_always_raise(kind, value, pick):
     X, y = _data(kind, n_samples=30)
     with pytest.raises(InvalidParameterError, match=_names_the_parameter(kind, name)):
         _make(kind).set_params(**{name: value}).fit(X, y)
+
+
+class _Wrapping(Optimizer):
+    """Steps with another optimizer, given as a hyperparameter."""
+
+    def __init__(self, inner=None):
+        self.inner = inner
+
+    def init_state(self, param):
+        return self.inner.init_state(param)
+
+    def update(self, param, grad, state, lr, t):
+        self.inner.update(param, grad, state, lr, t)
+
+
+def test_failed_nested_set_params_leaves_a_wrapped_optimizer_untouched():
+    inner = Adam(beta_1=0.8)
+    est = GDRegressor(optimizer=_Wrapping(inner))
+    with pytest.raises(ValueError, match="beta_3"):
+        est.set_params(optimizer__inner__beta_1=0.5, optimizer__inner__beta_3=1.0)
+    assert inner.beta_1 == 0.8
+    est.set_params(optimizer__inner__beta_1=0.5)
+    assert inner.beta_1 == 0.5
