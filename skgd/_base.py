@@ -241,6 +241,14 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         """
         return None
 
+    def _fitted_structure(self):
+        """The structure of the fitted model, inferred from its attributes.
+
+        For estimators saved before the training state recorded it; None
+        when it cannot be told.
+        """
+        return None
+
     def _split_validation(self, X, y, sample_weight, random_state):
         """Pick the rows held out for early stopping.
 
@@ -429,6 +437,8 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         ``fit_intercept``) starts from scratch; ``partial_fit`` refuses.
         """
         before = getattr(self._state, "structure", None)
+        if before is None:  # saved before states recorded it
+            before = self._fitted_structure()
         now = self._structure()
         if before is None or before == now:
             return True

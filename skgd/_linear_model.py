@@ -582,6 +582,10 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
     def _structure(self):
         return {"fit_intercept": self.fit_intercept}
 
+    def _fitted_structure(self):
+        # A model fitted with an intercept has the offset of its centring.
+        return {"fit_intercept": getattr(self, "_offset", None) is not None}
+
     def _get_schedule(self):
         if self.schedule == "optimal":
             if self.alpha <= 0:

@@ -295,11 +295,17 @@ def test_partial_fit_never_copies_the_history(diabetes, monkeypatch):
 # -- warm start ------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("saved_before_structure", [False, True])
 @pytest.mark.parametrize("before, after", [(True, False), (False, True)])
-def test_warm_start_after_a_change_of_intercept_refits(diabetes, before, after):
+def test_warm_start_after_a_change_of_intercept_refits(
+    diabetes, before, after, saved_before_structure
+):
     X, y = diabetes
     params = dict(warm_start=True, random_state=0, max_iter=30, tol=None)
     reg = GDRegressor(fit_intercept=before, **params).fit(X, y)
+    if saved_before_structure:
+        # An estimator pickled before the state recorded the structure.
+        del reg._state.structure
     reg.set_params(fit_intercept=after).fit(X, y)
     fresh = GDRegressor(fit_intercept=after, **params).fit(X, y)
     assert_allclose(reg.coef_, fresh.coef_, rtol=1e-10)
