@@ -6,142 +6,25 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import RegressorMixin, _fit_context
-from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import BaseGradientDescent, training_method
-from ._compiled_epoch import linear_backend
+from ._linear_base import _BaseLinear, _LinearModel, _too_extreme
 from ._linear_statistics import (
-    column_spreads,
-    largest_row_norm,
     max_abs,
     nonzero_rows,
     robust_scale,
     target_spreads,
-    top_eigenvalue,
-    weighted_mean,
 )
-from ._losses import REGRESSION_LOSSES, Penalty, get_regression_loss
-from ._training import Model
-from .schedules import get_schedule
+from ._losses import REGRESSION_LOSSES, get_regression_loss
 
 # The automatic step of a non-smooth loss moves the predictions by about this
 # fraction of the spread of y.
 _SUBGRADIENT_FRACTION = 0.1
 
 
-class _LinearModel(Model):
-    """``X @ coef + intercept`` with a regression loss and an elastic-net penalty.
-
-    ``params`` stacks the coefficients and, last, the intercept: shape
-    ``(n_features + 1,)`` for one target, ``(n_features + 1, n_targets)`` for
-    several.
-
-    With an intercept, the model is trained on implicitly centred features:
-    ``(X - offset) @ coef + intercept``, where ``offset`` is the (weighted)
-    mean of the training features. This is the same model with the intercept
-    shifted by ``offset @ coef``, so the optimum is unchanged, but it removes
-    the coupling between the intercept and the coefficients that makes
-    uncentred data (say, features around 100) badly conditioned.
-
-    With ``scale``, the features are also rescaled implicitly: ``params``
-    holds ``theta = scale * coef`` rather than ``coef``, so that gradient
-    descent on ``theta`` is diagonally preconditioned (see
-    ``GDRegressor._init_params``). Nothing is subtracted from or multiplied
-    into ``X`` itself: the shift costs one dot product per batch, the
-    rescaling two products by a vector of length ``n_features``, and sparse
-    input stays sparse.
-    """
-
-    def __init__(self, params, n_features, offset, loss, penalty, scale=None):
-        self.params = params
-        self.grad = np.zeros_like(params)
-        self.offset = offset
-        self.theta = params[:n_features]
-        self.intercept = params[n_features:]
-        self.grad_coef = self.grad[:n_features]
-        self.grad_intercept = self.grad[n_features:]
-        self.decay_index = slice(0, n_features)  # weight decay skips the intercept
-        self.loss = loss
-        self.penalty = penalty
-        self.has_prox = penalty.l1 > 0
-        self.coef, self.inv_scale = self.theta, None
-        if scale is not None:
-            inv_scale = (1.0 / np.asarray(scale, np.float64)).astype(params.dtype)
-            self.inv_scale = inv_scale if params.ndim == 1 else inv_scale[:, None]
-            self.coef = np.empty_like(self.theta)
-
-    def _update_coef(self):
-        """Return ``coef``, recomputed from ``theta`` when rescaled."""
-        if self.inv_scale is not None:
-            np.multiply(self.theta, self.inv_scale, out=self.coef)
-        return self.coef
-
-    def predict(self, X):
-        coef = self._update_coef()
-        pred = X @ coef
-        if self.offset is not None:
-            pred += self.intercept - self.offset @ coef
-        return pred
-
-    def loss_grad(self, X, y, sample_weight, scale):
-        # The hot path of every update: a handful of vectorised calls.
-        coef, grad_coef, offset = self._update_coef(), self.grad_coef, self.offset
-        residual = X @ coef
-        if offset is not None:
-            residual += self.intercept - offset @ coef
-        residual -= y
-        total, dloss = self.loss.total_gradient(residual, sample_weight)
-        dloss *= scale
-        if type(X) is np.ndarray:
-            np.matmul(X.T, dloss, out=grad_coef)
-        else:
-            grad_coef[...] = X.T @ dloss
-        if offset is not None:
-            dloss_sum = np.add.reduce(dloss, axis=0)
-            if dloss.ndim == 1:
-                grad_coef -= offset * dloss_sum
-            else:
-                grad_coef -= np.multiply.outer(offset, dloss_sum)
-            self.grad_intercept[...] = dloss_sum
-        penalty = self.penalty.add_gradient(coef, grad_coef)
-        if self.inv_scale is not None:
-            # The chain rule: d/dtheta = d/dcoef / scale.
-            grad_coef *= self.inv_scale
-        return scale * total + penalty
-
-    def prox(self, step):
-        # The L1 penalty of coef is a weighted one of theta.
-        self.penalty.prox(self.theta, step, self.inv_scale)
-
-    def compiled_epoch(self, state, data):
-        return linear_backend(self, state, data)
-
-    def baseline_loss(self, X, y, sample_weight, scale):
-        # The objective of predicting 0 (all parameters zero).
-        return scale * self.loss.total_gradient(-y, sample_weight)[0]
-
-    def score(self, X, y, sample_weight):
-        return r2_score(y, self.predict(X), sample_weight=sample_weight)
-
-
-def _check_finite(values, name):
-    if not np.isfinite(values).all():
-        raise ValueError(
-            f"{name} contains NaN or infinity; pass finite starting values."
-        )
-
-
-def _too_extreme(what, magnitude):
-    return ValueError(
-        f"{what} has values of magnitude {magnitude:.3g}, too extreme for the "
-        "automatic step size to be computed in floating point. Scale the data "
-        "(for example with StandardScaler), or set learning_rate."
-    )
-
-
-class GDRegressor(RegressorMixin, BaseGradientDescent):
+class GDRegressor(RegressorMixin, _BaseLinear):
     """Linear regression trained by gradient descent with any optimizer.
 
     Minimises the regularised empirical loss
@@ -404,97 +287,14 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
         self.warm_start = warm_start
         self.verbose = verbose
 
-    # -- hooks of BaseGradientDescent ------------------------------------------
+    # -- hooks of _BaseLinear and BaseGradientDescent ---------------------------
 
-    def _init_params(self, X, y, random_state, sample_weight=None):
-        """Zero coefficients, the intercept at the mean target; the scaling.
+    def _loss(self):
+        return get_regression_loss(self.loss, self.epsilon, self.quantile)
 
-        With centred features, the mean target is the least-squares intercept
-        whatever the coefficients, so optimizers whose steps have a fixed
-        size (Adam, Lion, ...) need not walk the intercept there from zero.
-
-        The parameters are ``theta_j = p_j coef_j`` with
-        ``p_j = sqrt(var_j + l2 / c)``: ``var_j`` is the weighted variance of
-        feature ``j`` (its mean square without an intercept), ``l2`` the L2
-        strength and ``c`` the loss's curvature. Each diagonal entry of the
-        objective's Hessian in ``theta`` is then ``c``, whatever the scale of
-        the feature: gradient descent on ``theta`` is Jacobi-preconditioned.
-        ``p_j = 1`` where the feature is constant.
-        """
-        rows = X.shape[1] + 1
-        params = np.zeros((rows,) if y.ndim == 1 else (rows, y.shape[1]), X.dtype)
-        self._offset = centre = None
-        if self.fit_intercept:
-            weight = np.ones(X.shape[0]) if sample_weight is None else sample_weight
-            self._offset = weighted_mean(X, weight).astype(X.dtype)
-            params[-1] = np.average(y, axis=0, weights=weight)
-            centre = self._offset.astype(np.float64)
-        spreads = column_spreads(X, *nonzero_rows(sample_weight, X.shape[0]), centre)
-        ridge = self._penalty().l2 / get_regression_loss(self.loss).curvature
-        scale = np.where(spreads > 0, np.hypot(spreads, np.sqrt(ridge)), 1.0)
-        if not np.isfinite(scale).all():
-            raise _too_extreme("X", max_abs(X))
-        self._scale = scale
-        return params
-
-    def _penalty(self):
-        return Penalty(self.penalty, self.alpha, self.l1_ratio)
-
-    def _coef_scale(self, ndim):
-        """The factor ``p`` of ``theta = p * coef``, for coefficients of ``ndim``."""
-        # Estimators fitted before the rescaling existed have no _scale.
-        scale = getattr(self, "_scale", None)
-        if scale is None:
-            return 1.0
-        return scale if ndim == 1 else scale[:, None]
-
-    def _inv_scale(self, n_features):
-        """``1 / p`` as a float64 vector of length ``n_features``."""
-        return np.broadcast_to(1.0 / np.asarray(self._coef_scale(1)), n_features)
-
-    def _pack(self, coef, intercept, dtype):
-        """Return the parameter buffer of the user-facing ``coef, intercept``."""
-        coef = coef if coef.ndim == 1 else coef.T
-        params = np.zeros((coef.shape[0] + 1, *coef.shape[1:]), dtype=dtype)
-        params[:-1] = coef * self._coef_scale(coef.ndim)
-        if self.fit_intercept:
-            centred = intercept + self._offset @ coef
-            params[-1] = centred if coef.ndim == 2 else centred[0]
-        return params
-
-    def _unpack(self, params):
-        """Return ``coef`` (one column per target) and ``intercept`` of ``params``."""
-        coef = params[:-1] / self._coef_scale(params.ndim)
-        coef = coef.astype(params.dtype, copy=False)
-        if not self.fit_intercept:
-            return coef, np.zeros(np.size(params[-1]), dtype=params.dtype)
-        return coef, np.atleast_1d(params[-1] - self._offset @ coef)
-
-    def _current_params(self):
-        return self._pack(self.coef_, self.intercept_, self.coef_.dtype)
-
-    def _check_init(self, coef_init, intercept_init, params):
-        """Overwrite ``params`` with the user's starting values."""
-        coef, intercept = self._unpack(params)
-        coef = coef if coef.ndim == 1 else coef.T
-        if coef_init is not None:
-            coef_init = np.asarray(coef_init, dtype=params.dtype)
-            if coef_init.shape != coef.shape:
-                raise ValueError(
-                    f"coef_init has shape {coef_init.shape}; expected {coef.shape}."
-                )
-            _check_finite(coef_init, "coef_init")
-            coef = coef_init
-        if intercept_init is not None:
-            intercept_init = np.asarray(intercept_init, dtype=params.dtype).ravel()
-            if intercept_init.shape != intercept.shape:
-                raise ValueError(
-                    f"intercept_init has shape {intercept_init.shape}; expected "
-                    f"{intercept.shape}."
-                )
-            _check_finite(intercept_init, "intercept_init")
-            intercept = intercept_init
-        params[...] = self._pack(coef, intercept, params.dtype)
+    def _initial_intercept(self, y, weight):
+        # The mean target: the least-squares intercept of centred features.
+        return np.average(y, axis=0, weights=weight)
 
     def _build_model(self, params, n_features):
         loss = get_regression_loss(self.loss, self.epsilon, self.quantile)
@@ -502,10 +302,6 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
         return _LinearModel(
             params, n_features, self._offset, loss, self._penalty(), scale
         )
-
-    def _set_fitted(self, params):
-        coef, self.intercept_ = self._unpack(params)
-        self.coef_ = coef.copy() if coef.ndim == 1 else np.ascontiguousarray(coef.T)
 
     def _step_size_hints(self, X, y, sample_weight, batch_size):
         """Lipschitz constant of the mini-batch gradient, and the scale of theta.
@@ -553,48 +349,6 @@ class GDRegressor(RegressorMixin, BaseGradientDescent):
             lipschitz = lipschitz / (_SUBGRADIENT_FRACTION * spread) + np.max(ridge)
         lipschitz = float(lipschitz)
         return (lipschitz if lipschitz > 0 else None), scale
-
-    def _curvatures(self, X, index, weight, batch_size, ridge):
-        """``L`` and the mini-batch ``L_b`` of the rescaled data, plus ``ridge``.
-
-        Per unit of the loss's curvature; ``ridge`` (or None) is a diagonal
-        added to the second moment.
-        """
-        offset = None if self._offset is None else self._offset.astype(np.float64)
-        inv_scale = self._inv_scale(X.shape[1])
-        # The intercept is a column of ones. It is decoupled from features
-        # centred on their mean, but not, say, on a later partial_fit chunk.
-        intercept = offset is not None
-        top = top_eigenvalue(X, index, weight, offset, inv_scale, ridge, intercept)
-        n = len(weight)
-        b = min(batch_size, n)
-        lipschitz = top
-        if b < n:
-            largest = largest_row_norm(
-                X, index, weight, offset, inv_scale, float(intercept)
-            )
-            largest += 0.0 if ridge is None else float(np.max(ridge))
-            lipschitz = (n * (b - 1) * top + (n - b) * largest) / (b * (n - 1))
-        if not np.isfinite(lipschitz):
-            raise _too_extreme("X", max_abs(X))
-        return top, lipschitz
-
-    def _structure(self):
-        return {"fit_intercept": self.fit_intercept}
-
-    def _fitted_structure(self):
-        # A model fitted with an intercept has the offset of its centring.
-        return {"fit_intercept": getattr(self, "_offset", None) is not None}
-
-    def _get_schedule(self):
-        if self.schedule == "optimal":
-            if self.alpha <= 0:
-                raise ValueError(
-                    'schedule="optimal" needs alpha > 0: its step is '
-                    "1 / (alpha * (t0 + t))."
-                )
-            return get_schedule("optimal").set_params(alpha=self.alpha)
-        return super()._get_schedule()
 
     # -- public API --------------------------------------------------------------
 

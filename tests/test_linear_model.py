@@ -18,7 +18,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skgd import GDRegressor
-from skgd._linear_model import _LinearModel
+from skgd._linear_base import _LinearModel
 from skgd._losses import REGRESSION_LOSSES, Penalty, get_regression_loss
 from skgd.optimizers import Adam, Optimizer, available_optimizers
 
