@@ -5,9 +5,10 @@ Estimators trained by gradient descent with a pluggable optimizer
 usable anywhere scikit-learn estimators are.
 """
 
+from ._linear_classifier import GDClassifier
 from ._linear_model import GDRegressor
 from ._neural_network import MLPGDClassifier
 
 __version__ = "0.1.0"
 
-__all__ = ["GDRegressor", "MLPGDClassifier", "__version__"]
+__all__ = ["GDClassifier", "GDRegressor", "MLPGDClassifier", "__version__"]

@@ -38,6 +38,10 @@ class Model:
     grad: np.ndarray
     #: Whether :meth:`prox` does anything (it is skipped otherwise).
     has_prox = False
+    #: Whether the objective is positively homogeneous in the parameters
+    #: (the perceptron's): it has no scale to judge a slow growth by, so only
+    #: a non-finite objective or parameters count as divergence.
+    scale_free = False
 
     def loss_grad(self, X, y, sample_weight, scale):
         """Fill ``self.grad`` and return the objective on one batch.
@@ -457,7 +461,7 @@ def train(
         # The objective on the rows it started from: rows outside them (an
         # outlier, a mislabelled sample) cannot make a fit look worse.
         end = measure()
-    if not end <= _FINAL_GROWTH * start:
+    if not model.scale_free and not end <= _FINAL_GROWTH * start:
         # Not an explosion, but a call that left the model far worse than it
         # found it: a step size too large for the data.
         raise DivergenceError(divergence_message(state.n_iter, state.last_rate))

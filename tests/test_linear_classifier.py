@@ -1,0 +1,294 @@
+"""GDClassifier: losses, targets, probabilities, class weights and quality."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.datasets import load_breast_cancer, load_digits, load_iris
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.class_weight import compute_class_weight
+
+from skgd import GDClassifier
+from skgd._margin_losses import (
+    BinaryLogLoss,
+    Hinge,
+    ModifiedHuber,
+    MultinomialLogLoss,
+    SquaredHinge,
+)
+from skgd._training import DivergenceError
+
+MARGIN_LOSSES = ["hinge", "modified_huber", "squared_hinge", "perceptron"]
+LOSSES = ["log_loss", *MARGIN_LOSSES]
+
+
+def _split(loader):
+    X, y = loader(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    scaler = StandardScaler().fit(X_train)
+    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return _split(load_digits)
+
+
+@pytest.fixture(scope="module")
+def iris():
+    X, y = load_iris(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+# -- quality ---------------------------------------------------------------------
+
+
+def test_digits_with_the_defaults(digits):
+    X_train, X_test, y_train, y_test = digits
+    clf = GDClassifier(random_state=0).fit(X_train, y_train)
+    assert clf.score(X_test, y_test) >= 0.95  # 0.960; SGDClassifier 0.933
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_every_loss_learns_digits(digits, loss):
+    X_train, X_test, y_train, y_test = digits
+    clf = GDClassifier(loss=loss, random_state=0).fit(X_train, y_train)
+    # The hinge and the perceptron: 0.94 (SGDClassifier: 0.933).
+    assert clf.score(X_test, y_test) >= 0.93
+
+
+def test_breast_cancer_is_within_a_hundredth_of_logistic_regression():
+    X_train, X_test, y_train, y_test = _split(load_breast_cancer)
+    ours = GDClassifier(random_state=0).fit(X_train, y_train)
+    theirs = LogisticRegression().fit(X_train, y_train)
+    assert ours.score(X_test, y_test) >= theirs.score(X_test, y_test) - 0.01
+
+
+@pytest.mark.parametrize("loader", [load_iris, load_breast_cancer])
+def test_log_loss_converges_to_logistic_regression(loader):
+    # Multinomial for iris (three classes), binary for breast cancer: the
+    # objective is LogisticRegression's with C = 1 / (alpha * n_samples).
+    X, y = loader(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    alpha = 0.01
+    theirs = LogisticRegression(C=1 / (alpha * len(y)), tol=1e-12, max_iter=10_000)
+    theirs.fit(X, y)
+    ours = GDClassifier(
+        alpha=alpha, batch_size=None, tol=None, max_iter=4000, optimizer="nesterov"
+    ).fit(X, y)
+    scale = np.abs(theirs.coef_).max()
+    assert_allclose(ours.coef_, theirs.coef_, atol=1e-5 * scale)
+    assert_allclose(ours.intercept_, theirs.intercept_, atol=1e-5 * scale)
+
+
+# -- the losses ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [BinaryLogLoss(), Hinge(1.0), Hinge(0.0), SquaredHinge(), ModifiedHuber()],
+    ids=["log", "hinge", "perceptron", "squared_hinge", "modified_huber"],
+)
+def test_margin_losses_follow_sgdclassifier_definitions(loss):
+    m = np.array([-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0])
+    expected = {
+        "BinaryLogLoss": np.log1p(np.exp(-m)),
+        "Hinge": np.maximum(0, getattr(loss, "threshold", 0) - m),
+        "SquaredHinge": np.maximum(0, 1 - m) ** 2,
+        "ModifiedHuber": np.where(m < -1, -4 * m, np.maximum(0, 1 - m) ** 2),
+    }[type(loss).__name__]
+    values, _ = loss.of_margin(m)
+    assert_allclose(values, expected)
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [
+        BinaryLogLoss(),
+        Hinge(1.0),
+        SquaredHinge(),
+        ModifiedHuber(),
+        MultinomialLogLoss(),
+    ],
+    ids=["log", "hinge", "squared_hinge", "modified_huber", "multinomial"],
+)
+def test_loss_derivatives_match_finite_differences(loss):
+    rng = np.random.RandomState(0)
+    k = 3 if isinstance(loss, MultinomialLogLoss) else 2
+    y = np.eye(k)[rng.randint(k, size=6)]
+    # Away from the hinges' kinks, where the derivative is defined.
+    z = rng.uniform(-2.5, 2.5, size=(6, k))
+    z[np.isclose(np.abs(z), 1, atol=0.05)] += 0.2
+    weight = rng.uniform(0.5, 2, size=6)
+    _, grad = loss.total_gradient(z.copy(), y, weight)
+    h = 1e-6
+    numeric = np.zeros_like(z)
+    for index in np.ndindex(z.shape):
+        step = np.zeros_like(z)
+        step[index] = h
+        plus, _ = loss.total_gradient(z + step, y, weight)
+        minus, _ = loss.total_gradient(z - step, y, weight)
+        numeric[index] = (plus - minus) / (2 * h)
+    assert_allclose(grad, numeric, rtol=1e-5, atol=1e-7)
+
+
+def test_model_gradient_matches_finite_differences(iris):
+    X, y = iris
+    clf = GDClassifier(max_iter=1, tol=None, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    params = clf._current_params()
+    model = clf._build_model(params, X.shape[1])
+    Y = clf._label_binarizer.transform(y).astype(float)
+    model.loss_grad(X, Y, None, 1 / len(y))
+    grad = model.grad.copy()
+    numeric = np.zeros_like(params)
+    for index in np.ndindex(params.shape):
+        saved = params[index]
+        params[index] = saved + 1e-6
+        plus = model.loss_grad(X, Y, None, 1 / len(y))
+        params[index] = saved - 1e-6
+        minus = model.loss_grad(X, Y, None, 1 / len(y))
+        params[index] = saved
+        numeric[index] = (plus - minus) / 2e-6
+    assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
+
+
+# -- targets and probabilities -------------------------------------------------
+
+
+def test_binary_targets_have_one_row_of_coefficients():
+    X, y = load_breast_cancer(return_X_y=True)
+    labels = np.where(y == 1, "benign", "malignant")
+    clf = GDClassifier(random_state=0).fit(StandardScaler().fit_transform(X), labels)
+    assert clf.coef_.shape == (1, X.shape[1])
+    assert clf.intercept_.shape == (1,)
+    assert_array_equal(clf.classes_, ["benign", "malignant"])
+    assert set(clf.predict(StandardScaler().fit_transform(X))) == {
+        "benign",
+        "malignant",
+    }
+
+
+def test_multinomial_probabilities_are_the_softmax(iris):
+    X, y = iris
+    clf = GDClassifier(random_state=0).fit(X, y)
+    z = clf.decision_function(X)
+    expected = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    assert_allclose(clf.predict_proba(X), expected, rtol=1e-10)
+    assert_allclose(clf.predict_log_proba(X), np.log(expected), rtol=1e-8)
+    assert_array_equal(clf.predict(X), clf.classes_[z.argmax(axis=1)])
+
+
+def test_modified_huber_probabilities():
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    clf = GDClassifier(loss="modified_huber", random_state=0).fit(X, y)
+    z = clf.decision_function(X)
+    positive = (np.clip(z, -1, 1) + 1) / 2
+    assert_allclose(clf.predict_proba(X), np.column_stack([1 - positive, positive]))
+
+
+@pytest.mark.parametrize("loss", ["hinge", "squared_hinge", "perceptron"])
+def test_no_probabilities_without_a_probabilistic_loss(iris, loss):
+    X, y = iris
+    clf = GDClassifier(loss=loss, random_state=0).fit(X, y)
+    assert not hasattr(clf, "predict_proba")
+    with pytest.raises(AttributeError, match="no attribute 'predict_log_proba'") as e:
+        clf.predict_log_proba(X)
+    # The cause says what to do.
+    assert 'use loss="log_loss"' in str(e.value.__cause__)
+
+
+def test_perceptron_from_zero_is_not_a_divergence(digits):
+    # Its objective starts at exactly 0 and has no scale: only a non-finite
+    # objective would be a divergence.
+    X_train, _, y_train, _ = digits
+    GDClassifier(loss="perceptron", learning_rate=100.0, random_state=0).fit(
+        X_train, y_train
+    )
+    with pytest.raises(DivergenceError, match="learning rate"):
+        GDClassifier(loss="squared_hinge", learning_rate=1e6, random_state=0).fit(
+            X_train, y_train
+        )
+
+
+# -- weights, streams, settings ------------------------------------------------
+
+
+def test_balanced_class_weight_equals_the_sample_weights(iris):
+    X, y = iris[0][:120], iris[1][:120]  # unbalanced: 50, 50, 20
+    balanced = GDClassifier(class_weight="balanced", random_state=0).fit(X, y)
+    weights = compute_class_weight("balanced", classes=np.unique(y), y=y)
+    manual = GDClassifier(random_state=0).fit(X, y, sample_weight=weights[y])
+    assert_allclose(balanced.coef_, manual.coef_)
+    heavy = GDClassifier(class_weight={2: 10.0}, random_state=0).fit(X, y)
+    assert (heavy.predict(X) == 2).sum() > (manual.predict(X) == 2).sum()
+
+
+def test_partial_fit_needs_the_classes_and_keeps_them(iris):
+    X, y = iris
+    clf = GDClassifier(random_state=0)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        clf.partial_fit(X, y)
+    order = np.random.RandomState(0).permutation(len(y))
+    for chunk in np.array_split(order, 5):
+        clf.partial_fit(X[chunk], y[chunk], classes=[0, 1, 2])
+    assert clf.score(X, y) > 0.85
+    assert clf.n_iter_ == 5
+    with pytest.raises(ValueError, match="differs from the classes"):
+        clf.partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(ValueError, match="not among the classes"):
+        clf.partial_fit(X[:5], np.full(5, 7))
+    with pytest.raises(ValueError, match="not supported by partial_fit"):
+        GDClassifier(class_weight="balanced").partial_fit(X, y, classes=[0, 1, 2])
+
+
+def test_warm_start_needs_the_same_classes(iris):
+    X, y = iris
+    clf = GDClassifier(warm_start=True, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="same classes"):
+        clf.fit(X[y < 2], y[y < 2])
+
+
+def test_early_stopping_scores_accuracy(digits):
+    X_train, _, y_train, _ = digits
+    clf = GDClassifier(early_stopping=True, random_state=0).fit(X_train, y_train)
+    scores = np.array(clf.validation_scores_)
+    assert np.all((scores >= 0) & (scores <= 1))
+    assert clf.best_validation_score_ == scores.max() > 0.9
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sparse_and_float32(iris, dtype):
+    X, y = iris
+    dense = GDClassifier(random_state=0).fit(X.astype(dtype), y)
+    sparse = GDClassifier(random_state=0).fit(sp.csr_matrix(X.astype(dtype)), y)
+    assert dense.coef_.dtype == sparse.coef_.dtype == dtype
+    assert_allclose(dense.coef_, sparse.coef_, rtol=1e-4, atol=1e-5)
+
+
+def test_coef_init_of_a_binary_problem_accepts_a_vector():
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    start = np.full(X.shape[1], 0.01)
+    clf = GDClassifier(max_iter=1, tol=None, learning_rate=1e-12, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y, coef_init=start, intercept_init=[0.5])
+    assert_allclose(clf.coef_[0], start, rtol=1e-6)
+    assert_allclose(clf.intercept_, [0.5], rtol=1e-6)
+
+
+def test_multilabel_targets_are_refused():
+    X = np.random.RandomState(0).normal(size=(20, 3))
+    Y = np.eye(2, dtype=int)[np.arange(20) % 2]
+    Y[::3] = 1
+    with pytest.raises(ValueError, match="1d array"):
+        GDClassifier().fit(X, Y)
