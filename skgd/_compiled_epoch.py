@@ -4,7 +4,8 @@
 in the compiled extension ``skgd._linear_epoch``: the loss and the optimizer
 must be built-in ones (their exact classes: a subclass may change the
 update), and the data of the types the extension reads (float32 or float64,
-dense or CSR). Anything else runs on the NumPy reference loop of
+dense or CSR); regression losses and the classifier's margin and
+multinomial losses are covered. Anything else runs on the NumPy reference loop of
 ``skgd._training``, as does everything when the extension is not built.
 """
 
@@ -18,6 +19,13 @@ from ._losses import (
     Quantile,
     SquaredEpsilonInsensitive,
     SquaredError,
+)
+from ._margin_losses import (
+    BinaryLogLoss,
+    Hinge,
+    ModifiedHuber,
+    MultinomialLogLoss,
+    SquaredHinge,
 )
 from .optimizers import (
     SGD,
@@ -45,6 +53,11 @@ _LOSSES = {
     SquaredEpsilonInsensitive: (3, "epsilon"),
     AbsoluteError: (4, None),
     Quantile: (5, "quantile"),
+    Hinge: (6, "threshold"),
+    SquaredHinge: (7, None),
+    ModifiedHuber: (8, None),
+    BinaryLogLoss: (9, None),
+    MultinomialLogLoss: (10, None),
 }
 
 _MOMENTS = ("beta_1", "beta_2", "epsilon")

@@ -44,9 +44,6 @@ class _LinearClassifierModel(_LinearModel):
     def _objective(self, prediction, y, sample_weight):
         return self.loss.total_gradient(prediction, y, sample_weight)
 
-    def compiled_epoch(self, state, data):
-        return None
-
     def score(self, X, y, sample_weight):
         """The (weighted) accuracy of the decision values on indicator targets."""
         z = self.predict(X)

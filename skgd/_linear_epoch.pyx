@@ -30,7 +30,7 @@ Parameters are viewed as ``(n_features + 1, n_targets)``; the last row is
 the intercept.
 """
 
-from libc.math cimport fabs, sqrt
+from libc.math cimport exp, fabs, log, log1p, sqrt
 from libc.string cimport memset
 
 import numpy as np
@@ -55,6 +55,13 @@ cdef enum:
     SQUARED_EPSILON_INSENSITIVE = 3
     ABSOLUTE_ERROR = 4
     QUANTILE = 5
+    # Classification: margin losses of each indicator column (one-vs-rest),
+    # and the softmax cross-entropy of a row (see skgd._margin_losses).
+    HINGE = 6
+    SQUARED_HINGE = 7
+    MODIFIED_HUBER = 8
+    BINARY_LOG = 9
+    MULTINOMIAL = 10
 
 # Shuffled rows are prefetched this many rows ahead of the one in use: far
 # enough for main memory's latency to pass while a row's dot and axpy run.
@@ -96,6 +103,57 @@ cdef inline double _loss(int code, double param, double r, double *dloss) noexce
         return (1.0 - param) * r
     dloss[0] = -param
     return -param * r
+
+
+cdef inline double _margin_loss(int code, double param, double m,
+                                double *slope) noexcept nogil:
+    """A margin loss at ``m`` and its slope along ``m`` (skgd._margin_losses)."""
+    cdef double gap
+    if code == HINGE:  # max(0, threshold - m); the slope is -1 at the threshold
+        if m <= param:
+            slope[0] = -1.0
+            return param - m
+        slope[0] = 0.0
+        return 0.0
+    if code == BINARY_LOG:  # log(1 + exp(-m)), without overflow
+        slope[0] = -1.0 / (1.0 + exp(m))
+        return log1p(exp(-fabs(m))) + (-m if m < 0 else 0.0)
+    if code == MODIFIED_HUBER and m < -1.0:
+        slope[0] = -4.0
+        return -4.0 * m
+    # SQUARED_HINGE, and MODIFIED_HUBER from m = -1 on: max(0, 1 - m)**2
+    gap = 1.0 - m if m < 1.0 else 0.0
+    slope[0] = -2.0 * gap
+    return gap * gap
+
+
+cdef inline double _row_loss(int code, double param, double *z,
+                             const floating[:, :] Y, Py_ssize_t row,
+                             Py_ssize_t k) noexcept nogil:
+    """The loss of one row at predictions ``z``; ``z`` becomes its slopes."""
+    cdef Py_ssize_t c
+    cdef double total = 0.0, d, sign, top, log_total
+    if code == MULTINOMIAL:  # logsumexp(z) - z . y; slopes softmax(z) - y
+        top = z[0]
+        for c in range(1, k):
+            top = max(top, z[c])
+        log_total = 0.0
+        for c in range(k):
+            log_total += exp(z[c] - top)
+        log_total = top + log(log_total)
+        for c in range(k):
+            total -= z[c] * Y[row, c]
+            z[c] = exp(z[c] - log_total) - Y[row, c]
+        return total + log_total
+    for c in range(k):
+        if code < HINGE:  # regression: a loss of the residual
+            total += _loss(code, param, z[c] - Y[row, c], &d)
+        else:
+            sign = 2.0 * Y[row, c] - 1.0
+            total += _margin_loss(code, param, sign * z[c], &d)
+            d *= sign
+        z[c] = d
+    return total
 
 
 cdef inline double _dot(int n, floating *x, int incx, floating *y,
@@ -254,9 +312,7 @@ def linear_epoch(
                 w = W[row] if weighted else 1.0
                 for c in range(k):
                     # Without centring, the intercept is not part of the model.
-                    resid[c] = -Y[row, c]
-                    if centred:
-                        resid[c] += P[n_features, c] - shift[c]
+                    resid[c] = P[n_features, c] - shift[c] if centred else 0.0
                 if single:
                     resid[0] += prediction
                 elif sparse:
@@ -268,10 +324,10 @@ def linear_epoch(
                     xrow = <floating *>&X[row, 0]
                     for c in range(k):
                         resid[c] += _dot(n, xrow, row_inc, &coef[0, c], k_int)
+                # resid holds the predictions; it becomes the losses' slopes.
+                batch_loss += w * _row_loss(loss_code, loss_param, &resid[0], Y, row, k)
                 for c in range(k):
-                    value = _loss(loss_code, loss_param, resid[c], &d)
-                    batch_loss += w * value
-                    resid[c] = w * d * scale  # now dloss
+                    resid[c] = w * resid[c] * scale  # now dloss
                     dsum[c] += resid[c]
                 if single:
                     pass

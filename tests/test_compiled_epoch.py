@@ -15,9 +15,10 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
 
-from skgd import GDRegressor, _training
+from skgd import GDClassifier, GDRegressor, _training
 from skgd import _compiled_epoch as compiled
 from skgd._losses import REGRESSION_LOSSES
+from skgd._margin_losses import CLASSIFICATION_LOSSES
 from skgd._training import DivergenceError, reference_epochs
 from skgd.optimizers import (
     SGD,
@@ -66,19 +67,19 @@ def _data(kind="dense", dtype=np.float64, n_targets=1, seed=0, n=120, n_features
     return X.astype(dtype), y.astype(dtype)
 
 
-def _fit_both(X, y, fit=None, **params):
+def _fit_both(X, y, fit=None, estimator=GDRegressor, **params):
     """Fit on both backends; return (compiled, reference), checking both ran."""
     params = {"max_iter": 3, "tol": None, "random_state": 0, **params}
     fit = fit or (lambda est: est.fit(X, y))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         calls = _count_compiled_calls()
-        fast = fit(GDRegressor(**params))
+        fast = fit(estimator(**params))
         assert calls.count > 0, "the compiled backend did not run"
         calls.undo()
         with reference_epochs():
             calls = _count_compiled_calls()
-            slow = fit(GDRegressor(**params))
+            slow = fit(estimator(**params))
             assert calls.count == 0
             calls.undo()
     return fast, slow
@@ -298,3 +299,53 @@ def test_float32_training_stays_float32_on_the_compiled_backend():
     fast, slow = _fit_both(X, y, optimizer="adam", batch_size=1)
     _assert_same(fast, slow, np.float32)
     assert fast.intercept_.dtype == np.float32
+
+
+# -- GDClassifier ------------------------------------------------------------------
+
+
+def _classes(X, n_classes, seed=0):
+    """Labels from the sign pattern of random projections of X."""
+    rng = np.random.RandomState(seed)
+    scores = X @ rng.normal(size=(X.shape[1], n_classes))
+    scores = np.asarray(scores) + rng.normal(scale=0.5, size=scores.shape)
+    return np.asarray(scores).argmax(axis=1)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("loss", CLASSIFICATION_LOSSES)
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam", "rmsprop"])
+def test_every_classification_loss(loss, optimizer, n_classes):
+    X, _ = _data()
+    y = _classes(X, n_classes)
+    weight = np.random.RandomState(3).uniform(0, 2, size=len(y))
+    fast, slow = _fit_both(
+        X,
+        y,
+        fit=lambda est: est.fit(X, y, sample_weight=weight),
+        estimator=GDClassifier,
+        loss=loss,
+        optimizer=optimizer,
+        penalty="elasticnet",
+        alpha=0.01,
+        batch_size=8,
+    )
+    _assert_same(fast, slow)
+
+
+@pytest.mark.parametrize("batch_size", [1, 5, None])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kind", ["dense", "fortran", "sparse"])
+def test_classifier_data_layouts(kind, dtype, batch_size):
+    X, _ = _data(kind, dtype)
+    y = np.array(["a", "b", "c", "d"])[_classes(X, 4)]
+    fast, slow = _fit_both(
+        X,
+        y,
+        estimator=GDClassifier,
+        batch_size=batch_size,
+        class_weight={"a": 2.0},
+        early_stopping=batch_size is not None,
+        learning_rate=0.05,
+    )
+    _assert_same(fast, slow, dtype)
