@@ -25,6 +25,12 @@ EXPECTED_ROWS = {
         "| GDRegressor(optimizer='adam') |",
         "| GDRegressor(optimizer='sgd') |",
     ],
+    "classification": [
+        "| GDClassifier() |",
+        "| SGDClassifier() |",
+        "| LogisticRegression() |",
+        "| GDClassifier(loss='hinge', batch_size=1) |",
+    ],
     "epoch_cost": [
         "| dense | SGDRegressor() |",
         "| dense | GDRegressor(optimizer='sgd', batch_size=1) |",
