@@ -15,7 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import GridSearchCV
 
-from skgd import GDRegressor, MLPGDClassifier
+from skgd import GDClassifier, GDRegressor, MLPGDClassifier
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
@@ -94,10 +94,16 @@ def test_incremental_regressor_on_a_chunked_dask_array(client, data):
     np.testing.assert_array_equal(inc.estimator_.intercept_, loop.intercept_)
 
 
-def test_incremental_classifier_on_a_chunked_dask_array(client, data):
+@pytest.mark.parametrize("kind", ["MLPGDClassifier", "GDClassifier"])
+def test_incremental_classifier_on_a_chunked_dask_array(client, data, kind):
     X, _, labels = data
     dX, dlabels = _chunked(X, labels)
-    est = MLPGDClassifier(hidden_layer_sizes=(8,), learning_rate=0.05, random_state=0)
+    if kind == "MLPGDClassifier":
+        est = MLPGDClassifier(
+            hidden_layer_sizes=(8,), learning_rate=0.05, random_state=0
+        )
+    else:
+        est = GDClassifier(random_state=0)
     inc = Incremental(est, scoring="accuracy", random_state=0)
     for _ in range(5):
         inc.partial_fit(dX, dlabels, classes=[0, 1, 2])

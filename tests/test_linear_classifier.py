@@ -292,3 +292,25 @@ def test_multilabel_targets_are_refused():
     Y[::3] = 1
     with pytest.raises(ValueError, match="1d array"):
         GDClassifier().fit(X, Y)
+
+
+def test_works_in_scikit_learn_workflows(iris):
+    import pickle
+
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+    from sklearn.pipeline import make_pipeline
+
+    X, y = load_iris(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(), GDClassifier(optimizer="adam"))
+    grid = GridSearchCV(
+        pipe,
+        {"gdclassifier__optimizer__beta_1": [0.8, 0.9], "gdclassifier__alpha": [1e-4]},
+        cv=3,
+    ).fit(X, y)
+    assert grid.best_score_ > 0.85
+    assert cross_val_score(GDClassifier(random_state=0), *iris, cv=3).mean() > 0.85
+    fitted = GDClassifier(random_state=0).fit(*iris)
+    again = pickle.loads(pickle.dumps(fitted))
+    assert_array_equal(again.predict(iris[0]), fitted.predict(iris[0]))
+    assert not hasattr(clone(fitted), "coef_")
