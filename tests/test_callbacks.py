@@ -10,7 +10,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skgd import GDRegressor
+from skgd import GDClassifier, GDRegressor
 
 callback = pytest.importorskip("sklearn.callback")
 
@@ -122,6 +122,7 @@ def test_without_the_callback_api_skgd_still_works():
         import sys
         import sklearn.base, sklearn.metrics, sklearn.model_selection
         import sklearn.preprocessing, sklearn.utils.validation
+        import sklearn.linear_model, sklearn.utils.metaestimators
         sys.modules["sklearn.callback"] = None
         import numpy as np
         from skgd import GDRegressor
@@ -135,3 +136,14 @@ def test_without_the_callback_api_skgd_still_works():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "1.0"
+
+
+def test_the_classifier_reports_its_epochs_with_its_labels(data):
+    X, y = data
+    labels = np.where(y > 0, "up", "down")
+    recorder = ScoringRecorder()
+    clf = GDClassifier(max_iter=3, tol=None, random_state=0).set_callbacks(recorder)
+    clf.fit(X, labels)
+    # The callback scores the fitted model on the user's labels each epoch.
+    assert len(recorder.scores) == 3
+    assert recorder.scores[-1] > 0.9
