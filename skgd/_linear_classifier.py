@@ -192,6 +192,21 @@ class GDClassifier(LinearClassifierMixin, _BaseLinear):
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Feature names, when X has string column names.
 
+    Notes
+    -----
+    The features are centred and rescaled implicitly, exactly as in
+    :class:`GDRegressor` (see its Notes); ``coef_`` and ``intercept_`` are
+    those of the original features. The epochs run in a compiled loop for
+    the built-in losses and optimizers.
+
+    scikit-learn's sample-weight equivalence checks pass on their small
+    data, where every fit is full-batch, except with ``"adagrad"`` and
+    ``"lion"``: the intercepts start at the optimum of the constant model,
+    where their gradient is rounding noise, and AdaGrad's first step
+    (``g / |g|``) and Lion's sign step make full-sized steps of that noise.
+    With shuffled mini-batches the equivalence holds in expectation only, as
+    scikit-learn documents for ``SGDClassifier``.
+
     See Also
     --------
     sklearn.linear_model.SGDClassifier : Per-sample SGD with a few schedules.
