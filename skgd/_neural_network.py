@@ -407,12 +407,15 @@ class _BaseMLP(BaseGradientDescent):
                 n_samples,
             )
         if not np.isfinite(lipschitz):
-            magnitude = float(abs(X[rows]).max())
+            data = f"X has values of magnitude {float(abs(X[rows]).max()):.3g}"
+            scaling = "Scale X (for example with StandardScaler)"
+            if not is_classifier(self):  # a regressor's targets count too
+                data += f" and y of magnitude {float(abs(y[rows]).max()):.3g}"
+                scaling += " and y"
             raise ValueError(
-                f"X has values of magnitude {magnitude:.3g}, too extreme for the "
-                "curvature of the network (and the automatic step size) to be "
-                "computed in floating point. Scale X (for example with "
-                "StandardScaler), or set learning_rate."
+                f"{data}, too extreme for the curvature of the network (and the "
+                "automatic step size) to be computed in floating point. "
+                f"{scaling}, or set learning_rate."
             )
         lipschitz += self.alpha / (min(batch_size, n_samples) * mean_weight)
         return lipschitz, scale

@@ -389,6 +389,14 @@ def test_poisson_needs_non_negative_targets_with_a_positive_mean():
     reg.partial_fit(X, np.zeros_like(y))  # a chunk of zeros is fine
 
 
+def test_targets_too_large_for_the_curvature_are_named():
+    X, y = _problem()
+    with pytest.raises(ValueError, match="y of magnitude .*e\\+202, too extreme"):
+        MLPGDRegressor((4,), optimizer="sgd").fit(X, y * 1e200)
+    with pytest.raises(ValueError, match="y of magnitude .*e\\+202, too extreme"):
+        MLPGDRegressor((4,), loss="poisson").fit(X, np.abs(y) * 1e200)
+
+
 def test_partial_fit_checks_the_number_of_targets():
     X, Y = _problem(n_targets=2)
     reg = MLPGDRegressor((4,)).partial_fit(X, Y)
