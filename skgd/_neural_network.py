@@ -411,7 +411,10 @@ class _BaseMLP(BaseGradientDescent):
             scaling = "Scale X (for example with StandardScaler)"
             if not is_classifier(self):  # a regressor's targets count too
                 data += f" and y of magnitude {float(abs(y[rows]).max()):.3g}"
-                scaling += " and y"
+                scaling = (
+                    "Bring X and y to a moderate scale (for example with "
+                    "StandardScaler, and by dividing y by a constant)"
+                )
             raise ValueError(
                 f"{data}, too extreme for the curvature of the network (and the "
                 "automatic step size) to be computed in floating point. "
