@@ -191,16 +191,12 @@ class MLPGDRegressor(RegressorMixin, _BaseMLP):
         )
         return params
 
-    def _output_unit(self, dtype):
+    def _output_unit(self):
         return get_regression_output(self.loss, self.epsilon)
 
     def _structure(self):
         # The output function: a warm start from the other one starts afresh.
         return {"out_activation": self._out_activation()}
-
-    def _fitted_structure(self):
-        out_activation = getattr(self, "out_activation_", None)
-        return None if out_activation is None else {"out_activation": out_activation}
 
     def _validate(self, X, y, reset):
         """Return X and the targets as a 2-d array; set up the network."""

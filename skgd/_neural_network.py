@@ -298,8 +298,8 @@ class _BaseMLP(BaseGradientDescent):
         "alpha": [Interval(Real, 0, None, closed="left")],
     }
 
-    def _output_unit(self, dtype):
-        """The output unit of the trained network, computing in ``dtype``."""
+    def _output_unit(self):
+        """The output unit of the network (its loss, gradient and score)."""
         raise NotImplementedError
 
     # -- hooks of BaseGradientDescent ------------------------------------------
@@ -342,7 +342,7 @@ class _BaseMLP(BaseGradientDescent):
         return params
 
     def _build_model(self, params, n_features):
-        output = self._output_unit(params.dtype)
+        output = self._output_unit()
         return _MLPModel(
             params, self._setup.layer_units, self.activation, output, self.alpha
         )
@@ -393,7 +393,7 @@ class _BaseMLP(BaseGradientDescent):
             params.astype(np.float64),
             self._setup.layer_units,
             self.activation,
-            self._output_unit(np.float64),
+            self._output_unit(),
             0.0,
         )
         with np.errstate(over="ignore", invalid="ignore"):
@@ -440,8 +440,10 @@ class _BaseMLP(BaseGradientDescent):
         return [int(s) for s in sizes]
 
     def _validate_training_data(self, X, y, reset):
-        """Validated X (float64 or float32, CSR if sparse) and y (a 1-d column
-        of shape ``(n, 1)`` becomes 1-d, with a warning, as in scikit-learn).
+        """Return X as float64 or float32 (CSR if sparse) and y, validated.
+
+        A column ``y`` of shape ``(n, 1)`` becomes 1-d, with a warning, as in
+        scikit-learn. After the first call, X takes the dtype of the network.
         """
         X, y = validate_data(
             self,
@@ -625,7 +627,7 @@ class MLPGDClassifier(ClassifierMixin, _BaseMLP):
         self.verbose = verbose
         self.class_weight = class_weight
 
-    def _output_unit(self, dtype):
+    def _output_unit(self):
         return OUTPUTS[self._setup.out_activation]
 
     def _set_fitted(self, params):
