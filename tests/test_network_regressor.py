@@ -575,3 +575,14 @@ def test_pickle_clone_and_grid_search_over_nested_optimizer_settings():
     fresh = clone(best)
     assert not hasattr(fresh, "coefs_")
     assert fresh.get_params()["optimizer__beta_1"] == best.optimizer.beta_1
+
+
+def test_scoring_monitor_scores_against_the_targets():
+    callback = pytest.importorskip("sklearn.callback")
+    X, y = _problem(n_samples=60)
+    monitor = callback.ScoringMonitor(scoring="r2")
+    reg = MLPGDRegressor((5,), max_iter=3, tol=None).set_callbacks(monitor)
+    reg.fit(X, y)
+    rows = [row for row in monitor.get_logs().data if row["task_name"] == "epoch"]
+    assert len(rows) == reg.n_iter_ == 3
+    assert rows[-1]["r2"] == pytest.approx(reg.score(X, y))
