@@ -32,6 +32,7 @@ BENCHMARKS = {
     "epoch_cost": "benchmarks.bench_epoch_cost",
     "scaling": "benchmarks.bench_scaling",
     "mlp": "benchmarks.bench_mlp",
+    "mlp_regression": "benchmarks.bench_mlp_regression",
     "sparse": "benchmarks.bench_sparse",
     "streaming": "benchmarks.bench_streaming",
 }

@@ -7,8 +7,15 @@ usable anywhere scikit-learn estimators are.
 
 from ._linear_classifier import GDClassifier
 from ._linear_model import GDRegressor
+from ._network_regressor import MLPGDRegressor
 from ._neural_network import MLPGDClassifier
 
 __version__ = "0.1.0"
 
-__all__ = ["GDClassifier", "GDRegressor", "MLPGDClassifier", "__version__"]
+__all__ = [
+    "GDClassifier",
+    "GDRegressor",
+    "MLPGDClassifier",
+    "MLPGDRegressor",
+    "__version__",
+]

@@ -10,7 +10,11 @@ starts from there.
 
 The losses are computed from ``z`` with the log-sum-exp identity rather than
 from the logarithm of the probabilities, so they stay finite (and exact) when
-the probabilities saturate to 0 or 1.
+the probabilities saturate to 0 or 1. Each output unit also gives the
+validation score (the accuracy) and the first and second derivatives of its
+loss in ``z`` that the automatic step size needs
+(:mod:`skgd._network_curvature`); :mod:`skgd._regression_outputs` has the
+regressor's units, with the same interface.
 """
 
 from numbers import Real
@@ -22,7 +26,19 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import type_of_target
 
 
-class SoftmaxCrossEntropy:
+class _CrossEntropy:
+    """What both cross-entropy outputs share."""
+
+    def gradient(self, z, y):
+        """The derivatives of the unweighted losses in ``z``: ``proba - y``."""
+        return self.proba(z) - y
+
+    def score(self, z, y, sample_weight):
+        """The (weighted) accuracy: the share of samples predicted right."""
+        return float(np.average(self.correct(z, y), weights=sample_weight))
+
+
+class SoftmaxCrossEntropy(_CrossEntropy):
     """Softmax over the outputs with the categorical cross-entropy (multiclass).
 
     The loss of a sample is ``logsumexp(z) - z[k]`` for its class ``k``.
@@ -65,8 +81,23 @@ class SoftmaxCrossEntropy:
         """Whether the most probable class is the sample's class."""
         return z.argmax(axis=1) == y.argmax(axis=1)
 
+    def hessian_product(self, z, rz):
+        """``H_z rz`` per row, with ``H_z = diag(p) - p p^T``."""
+        p = self.proba(z)
+        return p * (rz - (p * rz).sum(axis=1, keepdims=True))
 
-class LogisticCrossEntropy:
+    def hessian_factor(self, z):
+        """``A`` with ``A A^T = H_z`` per row (shape ``(n, K, K)``)."""
+        p = self.proba(z)
+        root = np.sqrt(p)
+        # (diag(r) - p r^T)(diag(r) - p r^T)^T = diag(p) - p p^T, as sum(p) = 1.
+        factor = -p[:, :, None] * root[:, None, :]
+        index = np.arange(p.shape[1])
+        factor[:, index, index] += root
+        return factor
+
+
+class LogisticCrossEntropy(_CrossEntropy):
     """One logistic unit per output with the binary cross-entropy.
 
     Used for binary targets (one unit, the probability of the positive class)
@@ -102,6 +133,19 @@ class LogisticCrossEntropy:
     def correct(self, z, y):
         """Whether every output is on the right side of probability 1/2."""
         return ((z > 0) == (y > 0.5)).all(axis=1)
+
+    def hessian_product(self, z, rz):
+        """``H_z rz`` per row, with ``H_z = diag(p (1 - p))``."""
+        p = self.proba(z)
+        return p * (1.0 - p) * rz
+
+    def hessian_factor(self, z):
+        """``A`` with ``A A^T = H_z`` per row (shape ``(n, K, K)``)."""
+        p = self.proba(z)
+        factor = np.zeros((z.shape[0], z.shape[1], z.shape[1]))
+        index = np.arange(z.shape[1])
+        factor[:, index, index] = np.sqrt(p * (1.0 - p))
+        return factor
 
 
 #: Output units by the name ``out_activation_`` reports.

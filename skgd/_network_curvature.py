@@ -1,4 +1,4 @@
-"""Curvature of the network classifiers' objective, for the automatic step size.
+"""Curvature of the networks' objective, for the automatic step size.
 
 Plain gradient descent is stable for step sizes up to ``1 / L``, where ``L``
 is the Lipschitz constant of the gradient it follows (the largest
@@ -19,7 +19,7 @@ weights training starts from, for mini-batches of a given size:
   Lanczos iteration on the :data:`_CANDIDATES` rows whose Gauss-Newton matrix
   ``J^T H_z J`` has the largest top eigenvalue (``J`` the Jacobian of the
   outputs with respect to the parameters, ``H_z`` the Hessian of the
-  cross-entropy with respect to the outputs; Schraudolph, 2002). That
+  loss with respect to the outputs; Schraudolph, 2002). That
   eigenvalue, computed for every sampled row at the cost of one backward
   pass per output, is that of the small ``K x K`` matrix ``A^T J J^T A``
   with ``H_z = A A^T``, as the inner products of the columns of ``J^T A``
@@ -76,7 +76,8 @@ def mini_batch_lipschitz(model, views, X, Y, weight, batch_size, n_samples):
         Splits a buffer shaped like ``params`` into lists of weight matrices
         and bias vectors (``_Layout.views``).
     X, Y : arrays
-        A sample of the training rows (float64) and their indicator targets.
+        A sample of the training rows (float64) and their targets (as trained:
+        indicator targets for a classifier).
     weight : ndarray
         The sample weights of these rows divided by their mean over all the
         training rows.
@@ -162,13 +163,9 @@ def _hessian_product(model, views, X, Y, weight, v):
             derivative(z, ra, np.empty_like(z))
             inputs.append(z)
             r_inputs.append(ra)
-    p = model.output.proba(z)
     w = weight[:, np.newaxis]
-    delta = w * (p - Y)
-    if model.output.name == "softmax":
-        r_delta = w * p * (rz - (p * rz).sum(axis=1, keepdims=True))
-    else:
-        r_delta = w * p * (1.0 - p) * rz
+    delta = w * model.output.gradient(z, Y)
+    r_delta = w * model.output.hessian_product(z, rz)
     for i in range(last, -1, -1):
         p_coefs[i][...] = inputs[i].T @ r_delta
         if r_inputs[i] is not None:
@@ -209,7 +206,7 @@ def _gauss_newton_tops(model, X):
         if len(inputs) < len(model.coefs):
             forward(z)
         inputs.append(z)
-    factor = _output_hessian_factor(model.output, inputs.pop())
+    factor = model.output.hessian_factor(inputs.pop())
     # Row j of delta[i] is the error, at the current layer, of the output
     # direction given by column j of the factor A_i of sample i.
     delta = np.ascontiguousarray(factor.transpose(0, 2, 1))
@@ -223,20 +220,3 @@ def _gauss_newton_tops(model, X):
             delta = delta @ model.coefs[layer].T
             derivative(a[:, None, :], delta, np.empty_like(a)[:, None, :])
     return np.linalg.eigvalsh(gram)[:, -1]
-
-
-def _output_hessian_factor(output, z):
-    """``A`` with ``A A^T`` the Hessian of the cross-entropy in ``z``, per row."""
-    p = output.proba(z)
-    if output.name == "softmax":
-        root = np.sqrt(p)
-        # (diag(r) - p r^T)(diag(r) - p r^T)^T = diag(p) - p p^T, as sum(p) = 1.
-        factor = -p[:, :, None] * root[:, None, :]
-        index = np.arange(p.shape[1])
-        factor[:, index, index] += root
-        return factor
-    # Independent logistic units: H_z = diag(p (1 - p)).
-    factor = np.zeros((z.shape[0], z.shape[1], z.shape[1]))
-    index = np.arange(z.shape[1])
-    factor[:, index, index] = np.sqrt(p * (1.0 - p))
-    return factor

@@ -1,4 +1,10 @@
-"""Multi-layer perceptron classifier trained by gradient descent."""
+"""Multi-layer perceptrons trained by gradient descent: the shared network.
+
+The flat parameter layout, the network model (forward pass and
+back-propagation) and :class:`_BaseMLP`, what the classifier and the
+regressor share; :class:`MLPGDClassifier` is here too, the regressor in
+:mod:`skgd._network_regressor`.
+"""
 
 from itertools import pairwise
 from numbers import Integral, Real
@@ -6,7 +12,7 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import log_expit
-from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.base import ClassifierMixin, _fit_context, is_classifier
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
@@ -66,10 +72,13 @@ def _forward(X, coefs, intercepts, activation):
 
 
 class _MLPModel(Model):
-    """A multi-layer perceptron with a cross-entropy loss and an L2 penalty.
+    """A multi-layer perceptron with the loss of its output unit and an L2 penalty.
 
-    ``params`` holds every weight and bias (see :class:`_Layout`); the lists
-    ``coefs`` and ``intercepts`` are views of it, and ``coef_grads`` and
+    The output unit (from :mod:`skgd._classification_losses` or
+    :mod:`skgd._regression_outputs`) computes the loss of the last layer's
+    pre-activations, its gradient and the validation score. ``params`` holds
+    every weight and bias (see :class:`_Layout`); the lists ``coefs`` and
+    ``intercepts`` are views of it, and ``coef_grads`` and
     ``intercept_grads`` views of ``grad``. The activations and errors of a
     batch are written into buffers allocated once for the largest batch; a
     smaller batch uses their first rows.
@@ -155,8 +164,9 @@ class _MLPModel(Model):
         return loss
 
     def baseline_loss(self, X, y, sample_weight, scale):
-        # The cross-entropy of outputs that know nothing: every pre-activation
-        # 0 (uniform class probabilities, or 1/2 per label).
+        # The loss of outputs that know nothing: every pre-activation 0
+        # (uniform class probabilities, 1/2 per label, or a regressor's
+        # prediction of 0, or of 1 with the Poisson loss's log link).
         z = np.zeros(y.shape, dtype=self.params.dtype)
         weight = scale
         if sample_weight is not None:
@@ -165,8 +175,310 @@ class _MLPModel(Model):
 
     def score(self, X, y, sample_weight):
         z = _forward(X, self.coefs, self.intercepts, self.activation)
-        correct = self.output.correct(z, y)
-        return float(np.average(correct, weights=sample_weight))
+        return self.output.score(z, y, sample_weight)
+
+
+# -- what the network estimators share ---------------------------------------------
+
+#: Docstring pieces of the parameters and attributes both networks have, with
+#: ``{reference}`` the scikit-learn estimator and ``{score}`` the validation
+#: score. :func:`_shared_docs` puts them in place of ``%(name)s`` markers.
+_DOCS = {
+    "training_parameters": """\
+    optimizer : str or Optimizer, default="adam"
+        The update rule: a name from :func:`skgd.optimizers.available_optimizers`
+        or an :class:`~skgd.optimizers.Optimizer` object, whose
+        hyperparameters can be grid-searched as ``optimizer__<name>``.
+    learning_rate : float or "auto", default="auto"
+        The base step size, scaled over time by ``schedule``, like
+        ``learning_rate_init`` of ``{reference}``. ``"auto"`` derives it
+        from the data and the initial network, per optimizer: plain gradient
+        descent (``"sgd"``) takes ``1 / L``, and with momentum (``"momentum"``,
+        ``"nesterov"``) ``(1 - momentum) / L``, where ``L`` estimates the
+        Lipschitz constant of the mini-batch gradient at the initial weights
+        (the largest curvature of the objective, measured on at most 1,000
+        rows, and corrected for the batch size); optimizers that normalise the
+        gradient (Adam, RMSProp, ...) take their ``default_learning_rate``
+        times the root mean square of the initial weights, about 0.001 for
+        Adam, as ``{reference}``. The resolved value is ``learning_rate_``.
+    schedule : str or Schedule, default="constant"
+        How the learning rate changes with the update count: a name from
+        :func:`skgd.schedules.available_schedules` or a ``Schedule``.
+    batch_size : int, "auto" or None, default="auto"
+        Samples per update. ``None`` is full-batch gradient descent and
+        ``"auto"`` is ``min(200, n_samples)``.
+    max_iter : int, default=200
+        Maximum number of epochs (passes over the training data).
+    tol : float or None, default=1e-4
+        Training stops when the objective (or, with early stopping, the
+        validation {score}) has not improved by at least ``tol`` for
+        ``n_iter_no_change`` consecutive epochs. ``None`` disables stopping.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping (or, with the
+        ``"adaptive"`` schedule, before the learning rate is divided by 5).""",
+    "loop_parameters": """\
+    validation_fraction : float, default=0.1
+        Share of the training data held out when ``early_stopping`` is on.
+    shuffle : bool, default=True
+        Whether to shuffle the samples before each epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights, the shuffling and the validation split.
+    warm_start : bool, default=False
+        Continue from the current ``coefs_`` and ``intercepts_`` (also values
+        a user has set) and the previous fit's optimizer state.
+    verbose : int, default=0
+        Print one line per epoch: loss, validation score, learning rate, time.""",
+    "network_attributes": """\
+    coefs_ : list of ndarray of shape (n_units_in, n_units_out)
+        The weight matrix of each layer.
+    intercepts_ : list of ndarray of shape (n_units_out,)
+        The bias vector of each layer.
+    n_layers_ : int
+        Number of layers, input and output included.
+    n_outputs_ : int
+        Number of output units.""",
+    "history_attributes": """\
+    n_iter_ : int
+        Epochs run by the last ``fit``, also when warm-started (as in
+        ``SGDRegressor``); after ``partial_fit``, the epochs since the first
+        fit (one per call).
+    t_ : int
+        Parameter updates made since the first fit, summed over
+        ``partial_fit`` and warm-started calls.
+    loss_curve_ : list of float
+        The training objective (penalty included) of each epoch.
+    loss_ : float
+        The last entry of ``loss_curve_``.
+    best_loss_ : float
+        The lowest entry of ``loss_curve_`` in the last ``fit``.
+    validation_scores_ : list of float or None
+        {Score} on the held-out data after each epoch, with early stopping.
+    best_validation_score_ : float or None
+        The best of ``validation_scores_``.
+    learning_rate_ : float
+        The base learning rate used (``learning_rate`` resolved).
+    optimizer_ : Optimizer
+        The optimizer object used.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
+        Feature names, when X has string column names.""",
+}
+
+
+def _shared_docs(reference, score):
+    """Fill the ``%(name)s`` pieces of a network estimator's docstring."""
+
+    def fill(cls):
+        words = {"reference": reference, "score": score}
+        words["Score"] = score[0].upper() + score[1:]
+        # A marker is indented like the lines it stands for.
+        pieces = {name: text.format(**words).lstrip() for name, text in _DOCS.items()}
+        cls.__doc__ = cls.__doc__ % pieces
+        return cls
+
+    return fill
+
+
+class _BaseMLP(BaseGradientDescent):
+    """The parameters, set-up and prediction both network estimators share.
+
+    A subclass validates the data and sets ``self._setup``, with the
+    ``layer_units`` of the network and the name of its ``out_activation``,
+    before training, and supplies the output unit (:meth:`_output_unit`).
+    """
+
+    _parameter_constraints: dict = {
+        **BaseGradientDescent._parameter_constraints,
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def _output_unit(self):
+        """The output unit of the network (its loss, gradient and score)."""
+        raise NotImplementedError
+
+    # -- hooks of BaseGradientDescent ------------------------------------------
+
+    def _init_params(self, X, y, random_state, sample_weight=None):
+        """Glorot-uniform weights and biases, drawn layer by layer.
+
+        The bound is ``sqrt(6 / (fan_in + fan_out))`` (``sqrt(2 / ...)`` for
+        logistic activations), and the draws come in scikit-learn's order,
+        so the same ``random_state`` gives the same initial network as
+        ``MLPClassifier`` (and as ``MLPRegressor`` for targets of mean 0).
+        """
+        layout = _Layout(self._setup.layer_units)
+        params = np.empty(layout.size, dtype=X.dtype)
+        bounds = self._glorot_bounds(layout.shapes)
+        for W, b, bound in zip(*layout.views(params), bounds, strict=True):
+            W[...] = random_state.uniform(-bound, bound, W.shape)
+            b[...] = random_state.uniform(-bound, bound, b.shape)
+        # Where the automatic learning rate measures the curvature.
+        self._setup.initial_params = params
+        return params
+
+    def _current_params(self):
+        """Pack ``coefs_`` and ``intercepts_`` (perhaps set by a user)."""
+        layout = _Layout(self._setup.layer_units)
+        shapes = [np.shape(W) for W in self.coefs_]
+        shapes += [np.shape(b) for b in self.intercepts_]
+        if shapes != layout.shapes + [(n_out,) for _, n_out in layout.shapes]:
+            raise ValueError(
+                f"coefs_ and intercepts_ have shapes {shapes}, but the network "
+                f"for hidden_layer_sizes={self.hidden_layer_sizes!r} and this "
+                f"data has weights of shapes {layout.shapes}. To change the "
+                "network, fit it without warm_start."
+            )
+        params = np.empty(layout.size, dtype=self._state.params.dtype)
+        coefs, intercepts = layout.views(params)
+        current = self.coefs_ + self.intercepts_
+        for target, source in zip(coefs + intercepts, current, strict=True):
+            target[...] = source
+        return params
+
+    def _build_model(self, params, n_features):
+        output = self._output_unit()
+        return _MLPModel(
+            params, self._setup.layer_units, self.activation, output, self.alpha
+        )
+
+    def _set_fitted(self, params):
+        setup = self._setup
+        coefs, intercepts = _Layout(setup.layer_units).views(params)
+        self.coefs_ = [W.copy() for W in coefs]
+        self.intercepts_ = [b.copy() for b in intercepts]
+        self.n_layers_ = len(setup.layer_units)
+        self.n_outputs_ = setup.layer_units[-1]
+        self.out_activation_ = setup.out_activation
+
+    def _step_size_hints(self, X, y, sample_weight, batch_size):
+        """Curvature of the mini-batch objective, and the weights' scale.
+
+        The Lipschitz constant is estimated at the weights training starts
+        from (the initial network, or the current one when a fitted network
+        continues) by :func:`skgd._network_curvature.mini_batch_lipschitz`,
+        on at most 1,000 rows of nonzero weight drawn at random, plus the L2
+        penalty's ``alpha / (b * mean sample weight)``. Plain gradient descent
+        takes ``1 / L`` (``(1 - momentum) / L`` with momentum).
+
+        The scale is the root mean square of the Glorot-uniform weights,
+        ``sqrt(sum(n_l bound_l**2 / 3) / sum(n_l))`` over the layers, so
+        normalising optimizers move a weight by a fixed share of its typical
+        size (Adam's default then lands near scikit-learn's 0.001).
+        """
+        shapes = _Layout(self._setup.layer_units).shapes
+        sizes = np.array([n_in * n_out for n_in, n_out in shapes], dtype=float)
+        squares = np.square(self._glorot_bounds(shapes)) / 3
+        scale = float(np.sqrt(sizes @ squares / sizes.sum()))
+        params = getattr(self._setup, "initial_params", None)
+        if params is None:
+            params = self._current_params()
+        rows = np.arange(X.shape[0])
+        weight = np.ones(X.shape[0])
+        if sample_weight is not None:
+            rows = np.flatnonzero(sample_weight)
+            weight = sample_weight[rows].astype(np.float64)
+        mean_weight = float(weight.mean())
+        n_samples = len(rows)
+        if n_samples > SAMPLE_ROWS:
+            keep = np.random.RandomState(0).choice(n_samples, SAMPLE_ROWS, False)
+            keep.sort()
+            rows, weight = rows[keep], weight[keep]
+        model = _MLPModel(
+            params.astype(np.float64),
+            self._setup.layer_units,
+            self.activation,
+            self._output_unit(),
+            0.0,
+        )
+        with np.errstate(over="ignore", invalid="ignore"):
+            lipschitz = mini_batch_lipschitz(
+                model,
+                _Layout(self._setup.layer_units).views,
+                X[rows].astype(np.float64),
+                y[rows].astype(np.float64),
+                weight / mean_weight,
+                min(batch_size, n_samples),
+                n_samples,
+            )
+        if not np.isfinite(lipschitz):
+            data = f"X has values of magnitude {float(abs(X[rows]).max()):.3g}"
+            scaling = "Scale X (for example with StandardScaler)"
+            if not is_classifier(self):  # a regressor's targets count too
+                data += f" and y of magnitude {float(abs(y[rows]).max()):.3g}"
+                scaling = (
+                    "Bring X and y to a moderate scale (for example with "
+                    "StandardScaler, and by dividing y by a constant)"
+                )
+            raise ValueError(
+                f"{data}, too extreme for the curvature of the network (and the "
+                "automatic step size) to be computed in floating point. "
+                f"{scaling}, or set learning_rate."
+            )
+        lipschitz += self.alpha / (min(batch_size, n_samples) * mean_weight)
+        return lipschitz, scale
+
+    def _glorot_bounds(self, shapes):
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        return [np.sqrt(factor / (n_in + n_out)) for n_in, n_out in shapes]
+
+    # -- validation and prediction -------------------------------------------------
+
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
+        if not all(isinstance(s, Integral) and s > 0 for s in sizes):
+            raise ValueError(
+                "hidden_layer_sizes must hold positive integers, got "
+                f"{self.hidden_layer_sizes!r}."
+            )
+        return [int(s) for s in sizes]
+
+    def _validate_training_data(self, X, y, reset):
+        """Return X as float64 or float32 (CSR if sparse) and y, validated.
+
+        A column ``y`` of shape ``(n, 1)`` becomes 1-d, with a warning, as in
+        scikit-learn. After the first call, X takes the dtype of the network.
+        """
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=reset,
+            accept_sparse=("csr", "csc"),
+            dtype=[np.float64, np.float32],
+            multi_output=True,
+            y_numeric=not is_classifier(self),
+        )
+        if sp.issparse(X) and X.format == "csc":
+            X = X.tocsr()
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if not reset:
+            X = X.astype(self._state.params.dtype, copy=False)
+        return X, y
+
+    def _output(self, X):
+        """The pre-activations of the output units for X."""
+        check_is_fitted(self)
+        X = validate_data(
+            self,
+            X,
+            reset=False,
+            accept_sparse=("csr", "csc"),
+            dtype=[np.float64, np.float32],
+        )
+        return _forward(X, self.coefs_, self.intercepts_, self.activation)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
 
 class _Setup:
@@ -182,7 +494,8 @@ class _Setup:
         self.out_activation = "softmax" if multiclass else "logistic"
 
 
-class MLPGDClassifier(ClassifierMixin, BaseGradientDescent):
+@_shared_docs(reference="MLPClassifier", score="accuracy")
+class MLPGDClassifier(ClassifierMixin, _BaseMLP):
     """Multi-layer perceptron classifier trained by gradient descent.
 
     Each hidden layer computes ``a = g(a_prev @ W + b)``; the output layer
@@ -210,51 +523,11 @@ class MLPGDClassifier(ClassifierMixin, BaseGradientDescent):
     alpha : float, default=1e-4
         Strength of the L2 penalty on the weights (not the biases), as in
         ``MLPClassifier``, so grids carry over.
-    optimizer : str or Optimizer, default="adam"
-        The update rule: a name from :func:`skgd.optimizers.available_optimizers`
-        or an :class:`~skgd.optimizers.Optimizer` object, whose
-        hyperparameters can be grid-searched as ``optimizer__<name>``.
-    learning_rate : float or "auto", default="auto"
-        The base step size, scaled over time by ``schedule``, like
-        ``learning_rate_init`` of ``MLPClassifier``. ``"auto"`` derives it
-        from the data and the initial network, per optimizer: plain gradient
-        descent (``"sgd"``) takes ``1 / L``, and with momentum (``"momentum"``,
-        ``"nesterov"``) ``(1 - momentum) / L``, where ``L`` estimates the
-        Lipschitz constant of the mini-batch gradient at the initial weights
-        (the largest curvature of the objective, measured on at most 1,000
-        rows, and corrected for the batch size); optimizers that normalise the
-        gradient (Adam, RMSProp, ...) take their ``default_learning_rate``
-        times the root mean square of the initial weights, about 0.001 for
-        Adam, as ``MLPClassifier``. The resolved value is ``learning_rate_``.
-    schedule : str or Schedule, default="constant"
-        How the learning rate changes with the update count: a name from
-        :func:`skgd.schedules.available_schedules` or a ``Schedule``.
-    batch_size : int, "auto" or None, default="auto"
-        Samples per update. ``None`` is full-batch gradient descent and
-        ``"auto"`` is ``min(200, n_samples)``.
-    max_iter : int, default=200
-        Maximum number of epochs (passes over the training data).
-    tol : float or None, default=1e-4
-        Training stops when the objective (or, with early stopping, the
-        validation accuracy) has not improved by at least ``tol`` for
-        ``n_iter_no_change`` consecutive epochs. ``None`` disables stopping.
-    n_iter_no_change : int, default=10
-        Epochs without improvement before stopping (or, with the
-        ``"adaptive"`` schedule, before the learning rate is divided by 5).
+    %(training_parameters)s
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data (stratified unless
         multilabel), stop on its accuracy, and keep the best epoch's weights.
-    validation_fraction : float, default=0.1
-        Share of the training data held out when ``early_stopping`` is on.
-    shuffle : bool, default=True
-        Whether to shuffle the samples before each epoch.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the initial weights, the shuffling and the validation split.
-    warm_start : bool, default=False
-        Continue from the current ``coefs_`` and ``intercepts_`` (also values
-        a user has set) and the previous fit's optimizer state.
-    verbose : int, default=0
-        Print one line per epoch: loss, validation score, learning rate, time.
+    %(loop_parameters)s
     class_weight : dict, "balanced" or None, default=None
         Class weights multiplying the sample weights: ``{label: weight}``
         (missing labels weigh 1) or ``"balanced"``, ``n_samples / (n_classes *
@@ -265,45 +538,15 @@ class MLPGDClassifier(ClassifierMixin, BaseGradientDescent):
     ----------
     classes_ : ndarray of shape (n_classes,)
         The class labels (for multilabel targets, ``0 .. n_labels - 1``).
-    coefs_ : list of ndarray of shape (n_units_in, n_units_out)
-        The weight matrix of each layer.
-    intercepts_ : list of ndarray of shape (n_units_out,)
-        The bias vector of each layer.
-    n_layers_ : int
-        Number of layers, input and output included.
-    n_outputs_ : int
-        Number of output units.
+    %(network_attributes)s
     out_activation_ : str
         ``"logistic"`` or ``"softmax"``.
-    n_iter_ : int
-        Epochs run by the last ``fit``, also when warm-started (as in
-        ``SGDRegressor``); after ``partial_fit``, the epochs since the first
-        fit (one per call).
-    t_ : int
-        Parameter updates made since the first fit, summed over
-        ``partial_fit`` and warm-started calls.
-    loss_curve_ : list of float
-        The training objective (penalty included) of each epoch.
-    loss_ : float
-        The last entry of ``loss_curve_``.
-    best_loss_ : float
-        The lowest entry of ``loss_curve_`` in the last ``fit``.
-    validation_scores_ : list of float or None
-        Accuracy on the held-out data after each epoch, with early stopping.
-    best_validation_score_ : float or None
-        The best of ``validation_scores_``.
-    learning_rate_ : float
-        The base learning rate used (``learning_rate`` resolved).
-    optimizer_ : Optimizer
-        The optimizer object used.
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (``n_features_in_``,)
-        Feature names, when X has string column names.
+    %(history_attributes)s
 
     See Also
     --------
     sklearn.neural_network.MLPClassifier : The same network, SGD/Adam/L-BFGS.
+    skgd.MLPGDRegressor : The network regressor, trained the same way.
     skgd.GDRegressor : A linear model trained with the same optimizers.
 
     Notes
@@ -341,13 +584,7 @@ class MLPGDClassifier(ClassifierMixin, BaseGradientDescent):
     """
 
     _parameter_constraints: dict = {
-        **BaseGradientDescent._parameter_constraints,
-        "hidden_layer_sizes": [
-            "array-like",
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "alpha": [Interval(Real, 0, None, closed="left")],
+        **_BaseMLP._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
@@ -390,159 +627,22 @@ class MLPGDClassifier(ClassifierMixin, BaseGradientDescent):
         self.verbose = verbose
         self.class_weight = class_weight
 
-    # -- hooks of BaseGradientDescent ------------------------------------------
-
-    def _init_params(self, X, y, random_state, sample_weight=None):
-        """Glorot-uniform weights and biases, drawn layer by layer.
-
-        The bound is ``sqrt(6 / (fan_in + fan_out))`` (``sqrt(2 / ...)`` for
-        logistic activations), and the draws come in ``MLPClassifier``'s
-        order, so the same ``random_state`` gives the same initial network.
-        """
-        layout = _Layout(self._setup.layer_units)
-        params = np.empty(layout.size, dtype=X.dtype)
-        bounds = self._glorot_bounds(layout.shapes)
-        for W, b, bound in zip(*layout.views(params), bounds, strict=True):
-            W[...] = random_state.uniform(-bound, bound, W.shape)
-            b[...] = random_state.uniform(-bound, bound, b.shape)
-        # Where the automatic learning rate measures the curvature.
-        self._setup.initial_params = params
-        return params
-
-    def _current_params(self):
-        """Pack ``coefs_`` and ``intercepts_`` (perhaps set by a user)."""
-        layout = _Layout(self._setup.layer_units)
-        shapes = [np.shape(W) for W in self.coefs_]
-        shapes += [np.shape(b) for b in self.intercepts_]
-        if shapes != layout.shapes + [(n_out,) for _, n_out in layout.shapes]:
-            raise ValueError(
-                f"coefs_ and intercepts_ have shapes {shapes}, but the network "
-                f"for hidden_layer_sizes={self.hidden_layer_sizes!r} and this "
-                f"data has weights of shapes {layout.shapes}. To change the "
-                "network, fit it without warm_start."
-            )
-        params = np.empty(layout.size, dtype=self._state.params.dtype)
-        coefs, intercepts = layout.views(params)
-        current = self.coefs_ + self.intercepts_
-        for target, source in zip(coefs + intercepts, current, strict=True):
-            target[...] = source
-        return params
-
-    def _build_model(self, params, n_features):
-        setup = self._setup
-        output = OUTPUTS[setup.out_activation]
-        return _MLPModel(params, setup.layer_units, self.activation, output, self.alpha)
+    def _output_unit(self):
+        return OUTPUTS[self._setup.out_activation]
 
     def _set_fitted(self, params):
-        setup = self._setup
-        coefs, intercepts = _Layout(setup.layer_units).views(params)
-        self.coefs_ = [W.copy() for W in coefs]
-        self.intercepts_ = [b.copy() for b in intercepts]
-        self._label_binarizer = setup.binarizer
-        self.classes_ = setup.binarizer.classes_
-        self.n_layers_ = len(setup.layer_units)
-        self.n_outputs_ = setup.layer_units[-1]
-        self.out_activation_ = setup.out_activation
-
-    def _step_size_hints(self, X, y, sample_weight, batch_size):
-        """Curvature of the mini-batch objective, and the weights' scale.
-
-        The Lipschitz constant is estimated at the weights training starts
-        from (the initial network, or the current one when a fitted network
-        continues) by :func:`skgd._network_curvature.mini_batch_lipschitz`,
-        on at most 1,000 rows of nonzero weight drawn at random, plus the L2
-        penalty's ``alpha / (b * mean sample weight)``. Plain gradient
-        descent takes ``1 / L`` (``(1 - momentum) / L`` with momentum).
-
-        The scale is the root mean square of the Glorot-uniform weights,
-        ``sqrt(sum(n_l bound_l**2 / 3) / sum(n_l))`` over the layers, so
-        normalising optimizers move a weight by a fixed share of its typical
-        size (Adam's default then lands near ``MLPClassifier``'s 0.001).
-        """
-        shapes = _Layout(self._setup.layer_units).shapes
-        sizes = np.array([n_in * n_out for n_in, n_out in shapes], dtype=float)
-        squares = np.square(self._glorot_bounds(shapes)) / 3
-        scale = float(np.sqrt(sizes @ squares / sizes.sum()))
-        params = getattr(self._setup, "initial_params", None)
-        if params is None:
-            params = self._current_params()
-        rows = np.arange(X.shape[0])
-        weight = np.ones(X.shape[0])
-        if sample_weight is not None:
-            rows = np.flatnonzero(sample_weight)
-            weight = sample_weight[rows].astype(np.float64)
-        mean_weight = float(weight.mean())
-        n_samples = len(rows)
-        if n_samples > SAMPLE_ROWS:
-            keep = np.random.RandomState(0).choice(n_samples, SAMPLE_ROWS, False)
-            keep.sort()
-            rows, weight = rows[keep], weight[keep]
-        output = OUTPUTS[self._setup.out_activation]
-        model = _MLPModel(
-            params.astype(np.float64),
-            self._setup.layer_units,
-            self.activation,
-            output,
-            0.0,
-        )
-        with np.errstate(over="ignore", invalid="ignore"):
-            lipschitz = mini_batch_lipschitz(
-                model,
-                _Layout(self._setup.layer_units).views,
-                X[rows].astype(np.float64),
-                y[rows].astype(np.float64),
-                weight / mean_weight,
-                min(batch_size, n_samples),
-                n_samples,
-            )
-        if not np.isfinite(lipschitz):
-            magnitude = float(abs(X[rows]).max())
-            raise ValueError(
-                f"X has values of magnitude {magnitude:.3g}, too extreme for the "
-                "curvature of the network (and the automatic step size) to be "
-                "computed in floating point. Scale X (for example with "
-                "StandardScaler), or set learning_rate."
-            )
-        lipschitz += self.alpha / (min(batch_size, n_samples) * mean_weight)
-        return lipschitz, scale
-
-    def _glorot_bounds(self, shapes):
-        factor = 2.0 if self.activation == "logistic" else 6.0
-        return [np.sqrt(factor / (n_in + n_out)) for n_in, n_out in shapes]
-
-    # -- validation --------------------------------------------------------------
-
-    def _hidden_sizes(self):
-        sizes = self.hidden_layer_sizes
-        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
-        if not all(isinstance(s, Integral) and s > 0 for s in sizes):
-            raise ValueError(
-                "hidden_layer_sizes must hold positive integers, got "
-                f"{self.hidden_layer_sizes!r}."
-            )
-        return [int(s) for s in sizes]
+        super()._set_fitted(params)
+        self._label_binarizer = self._setup.binarizer
+        self.classes_ = self._setup.binarizer.classes_
 
     def _validate(self, X, y, sample_weight, *, reset, partial=False, classes=None):
         """Return X, indicator targets and sample weights; set up the network."""
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            reset=reset,
-            accept_sparse=("csr", "csc"),
-            dtype=[np.float64, np.float32],
-            multi_output=True,
-        )
-        if sp.issparse(X) and X.format == "csc":
-            X = X.tocsr()
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
+        X, y = self._validate_training_data(X, y, reset)
         check_classification_targets(y)
         if reset:
             binarizer = fit_binarizer(y, classes)
         else:
             binarizer = self._label_binarizer
-            X = X.astype(self._state.params.dtype, copy=False)
         check_labels(y, binarizer, same_classes=not (reset or partial))
         self._setup = _Setup(binarizer, X.shape[1], self._hidden_sizes())
         if self.class_weight is not None:
@@ -630,18 +730,6 @@ class MLPGDClassifier(ClassifierMixin, BaseGradientDescent):
             X, Y, sample_weight, partial=True, callback_data=callback_data
         )
 
-    def _output(self, X):
-        """The pre-activations of the output units for X."""
-        check_is_fitted(self)
-        X = validate_data(
-            self,
-            X,
-            reset=False,
-            accept_sparse=("csr", "csc"),
-            dtype=[np.float64, np.float32],
-        )
-        return _forward(X, self.coefs_, self.intercepts_, self.activation)
-
     def predict(self, X):
         """Predict the class of each sample (a label indicator row if multilabel).
 
@@ -699,6 +787,5 @@ class MLPGDClassifier(ClassifierMixin, BaseGradientDescent):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
         tags.classifier_tags.multi_label = True
         return tags

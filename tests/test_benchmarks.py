@@ -41,6 +41,13 @@ EXPECTED_ROWS = {
     ],
     "scaling": ["| 1000 |", "| 16000 |", "| GDRegressor |", "| SGDRegressor |"],
     "mlp": ["| MLPGDClassifier |", "| MLPClassifier |"],
+    "mlp_regression": [
+        "| MLPGDRegressor | float64 |",
+        "| MLPRegressor | float64 |",
+        "| MLPGDRegressor | float32 |",
+        "| MLPRegressor | float32 |",
+        "## Time to test R² ≥",
+    ],
     "sparse": ["| GDRegressor() |", "| SGDRegressor() |"],
     "streaming": ["| partial_fit over the memory map, 2 passes |", "| fit in memory ("],
 }

@@ -19,13 +19,14 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
-from skgd import GDRegressor, MLPGDClassifier
+from skgd import GDRegressor, MLPGDClassifier, MLPGDRegressor
 from skgd.optimizers import Adam, available_optimizers
 from skgd.schedules import CosineAnnealing
 
 ESTIMATORS = [
     pytest.param("regressor", id="GDRegressor"),
     pytest.param("classifier", id="MLPGDClassifier"),
+    pytest.param("network_regressor", id="MLPGDRegressor"),
 ]
 CLASSES = np.array([0, 1, 2])
 
@@ -35,6 +36,8 @@ def _make(kind, **params):
         defaults = dict(optimizer="adam", learning_rate=0.01, random_state=0)
         return GDRegressor(**{**defaults, **params})
     defaults = dict(hidden_layer_sizes=(8,), learning_rate=0.01, random_state=0)
+    if kind == "network_regressor":
+        return MLPGDRegressor(**{**defaults, **params})
     return MLPGDClassifier(**{**defaults, **params})
 
 
@@ -42,13 +45,13 @@ def _data(kind, n_samples=300, seed=0):
     rng = np.random.RandomState(seed)
     X = rng.normal(size=(n_samples, 4))
     signal = X @ [1.0, -2.0, 3.0, 0.5]
-    if kind == "regressor":
+    if kind != "classifier":
         return X, signal + 1.0 + 0.3 * rng.normal(size=n_samples)
     return X, np.digitize(signal, np.quantile(signal, [1 / 3, 2 / 3]))
 
 
 def _partial_fit(est, X, y):
-    if isinstance(est, GDRegressor):
+    if isinstance(est, (GDRegressor, MLPGDRegressor)):
         return est.partial_fit(X, y)
     return est.partial_fit(X, y, classes=CLASSES)
 

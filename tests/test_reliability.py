@@ -22,7 +22,7 @@ from sklearn.utils._param_validation import (
     make_constraint,
 )
 
-from skgd import GDRegressor, MLPGDClassifier, optimizers, schedules
+from skgd import GDRegressor, MLPGDClassifier, MLPGDRegressor, optimizers, schedules
 from skgd.optimizers import SGD, Adam, Optimizer
 from skgd.schedules import CosineAnnealing, Schedule
 
@@ -37,13 +37,15 @@ except ImportError:  # the property tests are skipped
 ESTIMATORS = [
     pytest.param("regressor", id="GDRegressor"),
     pytest.param("classifier", id="MLPGDClassifier"),
+    pytest.param("network_regressor", id="MLPGDRegressor"),
 ]
 CLASSES = np.array([0, 1, 2])
 ALLOWED = (ValueError, TypeError)  # InvalidParameterError subclasses both
 
 
 def _estimator_class(kind):
-    return GDRegressor if kind == "regressor" else MLPGDClassifier
+    classes = {"regressor": GDRegressor, "network_regressor": MLPGDRegressor}
+    return classes.get(kind, MLPGDClassifier)
 
 
 def _make(kind, **params):
@@ -65,7 +67,7 @@ def _data(kind, n_samples=60, n_features=4, seed=0):
     rng = np.random.RandomState(seed)
     X = rng.normal(size=(n_samples, n_features))
     signal = X @ np.arange(1.0, n_features + 1)
-    if kind == "regressor":
+    if kind != "classifier":
         return X, signal + 0.1 * rng.normal(size=n_samples)
     return X, np.digitize(signal, np.quantile(signal, [1 / 3, 2 / 3]))
 
@@ -74,7 +76,7 @@ def _train(est, method, X, y, sample_weight=None, classes=None):
     """Call ``fit`` or ``partial_fit`` (with the classes a classifier needs)."""
     if method == "fit":
         return est.fit(X, y, sample_weight=sample_weight)
-    if isinstance(est, GDRegressor):
+    if isinstance(est, (GDRegressor, MLPGDRegressor)):
         return est.partial_fit(X, y, sample_weight=sample_weight)
     if classes is None and not hasattr(est, "classes_"):
         classes = CLASSES
@@ -92,112 +94,112 @@ def _with(a, index, value, dtype=float):
 # name: (kinds it applies to, builder of the bad call's arguments, message)
 TRAINING_CASES = {
     "nan-in-X": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         lambda X, y: dict(X=_with(X, (3, 1), np.nan)),
         "Input X contains NaN",
     ),
     "inf-in-X": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         lambda X, y: dict(X=_with(X, (3, 1), np.inf)),
         "Input X contains infinity",
     ),
     "-inf-in-X": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         lambda X, y: dict(X=_with(X, (3, 1), -np.inf)),
         "Input X contains infinity",
     ),
     "nan-in-y": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         lambda X, y: dict(y=_with(y, 5, np.nan)),
         "Input y contains NaN",
     ),
     "inf-in-y": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         lambda X, y: dict(y=_with(y, 5, np.inf)),
         "Input y contains infinity",
     ),
     "-inf-in-y": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         lambda X, y: dict(y=_with(y, 5, -np.inf)),
         "Input y contains infinity",
     ),
     "nan-in-sample_weight": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         lambda X, y: dict(sample_weight=_with(np.ones(len(y)), 2, np.nan)),
         "Input sample_weight contains NaN",
     ),
     "inf-in-sample_weight": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         lambda X, y: dict(sample_weight=_with(np.ones(len(y)), 2, np.inf)),
         "Input sample_weight contains infinity",
     ),
     "-inf-in-sample_weight": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         lambda X, y: dict(sample_weight=_with(np.ones(len(y)), 2, -np.inf)),
         "Input sample_weight contains infinity",
     ),
     "no-samples": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         lambda X, y: dict(X=X[:0], y=y[:0]),
         r"0 sample\(s\)",
     ),
     "no-features": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         lambda X, y: dict(X=X[:, :0]),
         r"0 feature\(s\)",
     ),
     "0d-X": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         lambda X, y: dict(X=np.float64(1.0)),
         "Expected 2D array, got scalar array",
     ),
     "1d-X": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         lambda X, y: dict(X=X[:, 0]),
         "Expected 2D array, got 1D array",
     ),
     "3d-X": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         lambda X, y: dict(X=X[:, :, np.newaxis]),
         "dim 3",
     ),
     "3d-y": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         lambda X, y: dict(y=y[:, np.newaxis, np.newaxis]),
         "dim 3|3d|shape",
     ),
     "fewer-targets-than-samples": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         lambda X, y: dict(y=y[:-1]),
         "inconsistent numbers of samples",
     ),
     "fewer-samples-than-targets": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         lambda X, y: dict(X=X[:-1]),
         "inconsistent numbers of samples",
     ),
     "string-X": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         lambda X, y: dict(X=np.full(X.shape, "a")),
         "could not convert string to float",
     ),
     "object-X-holding-a-string": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         lambda X, y: dict(X=_with(X, (0, 0), "a", dtype=object)),
         "could not convert string to float",
     ),
     "object-X-holding-None": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         lambda X, y: dict(X=_with(X, (0, 0), None, dtype=object)),
         "Input X contains NaN",
     ),
     "complex-X": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         lambda X, y: dict(X=X + 1j),
         "Complex data not supported",
     ),
     "complex-y": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         lambda X, y: dict(y=y + 1j),
         "Complex data not supported",
     ),
@@ -207,32 +209,32 @@ TRAINING_CASES = {
         "could not convert string to float",
     ),
     "negative-sample_weight": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         lambda X, y: dict(sample_weight=_with(np.ones(len(y)), 4, -1.0)),
         "Negative values in data passed to `sample_weight`",
     ),
     "all-zero-sample_weight": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         lambda X, y: dict(sample_weight=np.zeros(len(y))),
         "at least one non-zero",
     ),
     "2d-sample_weight": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         lambda X, y: dict(sample_weight=np.ones((len(y), 2))),
         "Sample weights must be 1D",
     ),
     "short-sample_weight": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         lambda X, y: dict(sample_weight=np.ones(10)),
         r"sample_weight.shape == \(10,\)",
     ),
     "string-sample_weight": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         lambda X, y: dict(sample_weight=np.full(len(y), "a")),
         "could not convert string to float",
     ),
     "complex-sample_weight": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         lambda X, y: dict(sample_weight=np.ones(len(y)) + 1j),
         "Complex data not supported",
     ),
@@ -325,6 +327,8 @@ def fitted():
     estimators = {"regressor": _make("regressor").fit(*_data("regressor"))}
     if MLPGDClassifier is not None:
         estimators["classifier"] = _make("classifier").fit(*_data("classifier"))
+    network = _make("network_regressor").fit(*_data("network_regressor"))
+    estimators["network_regressor"] = network
     return estimators
 
 
@@ -722,31 +726,31 @@ def _predictions(est, X):
 # name: (kinds, parameters set before the call, bad call's arguments, message)
 FAILURES = {
     "nan-in-X": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         {},
         lambda X, y: dict(X=_with(X, (0, 0), np.nan)),
         "Input X contains NaN",
     ),
     "fewer-features": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         {},
         lambda X, y: dict(X=X[:, :3]),
         "X has 3 features",
     ),
     "negative-sample_weight": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         {},
         lambda X, y: dict(sample_weight=-np.ones(len(y))),
         "Negative values",
     ),
     "divergence": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         {"learning_rate": 1e4},
         lambda X, y: dict(X=100 * X),
         "diverged",
     ),
     "invalid-schedule": (
-        ("regressor", "classifier"),
+        ("regressor", "classifier", "network_regressor"),
         {"schedule": CosineAnnealing(warmup_steps=-1)},
         lambda X, y: {},
         "'warmup_steps' parameter",
@@ -908,6 +912,8 @@ def test_grid_search_scores_a_diverging_candidate_nan_and_moves_on(kind):
         rng = np.random.RandomState(0)
         X = rng.normal(size=(200, 3))
         y = (X[:, 0] > X[:, 1]).astype(int)
+        if kind == "network_regressor":
+            y = X[:, 0] - 2 * X[:, 1]
         est = _make(kind, optimizer="sgd", batch_size=20, max_iter=50, tol=1e-4)
         grid = {"learning_rate": [1e3, 0.1]}
     search = GridSearchCV(est, grid, cv=3, error_score=np.nan)
@@ -948,6 +954,13 @@ def _extreme_cases():
             1.0,
             id=f"MLPGDClassifier-X{x_scale:g}",
         )
+    for x_scale, y_scale in scales:
+        yield pytest.param(
+            "network_regressor",
+            x_scale,
+            y_scale,
+            id=f"MLPGDRegressor-X{x_scale:g}-y{y_scale:g}",
+        )
 
 
 @pytest.mark.parametrize("kind, x_scale, y_scale", list(_extreme_cases()))
@@ -960,6 +973,9 @@ def test_extreme_values_give_finite_predictions_or_a_clear_error(
     if kind == "regressor":
         y = y * y_scale
         est = GDRegressor(optimizer=optimizer, max_iter=20, random_state=0)
+    elif kind == "network_regressor":
+        y = y * y_scale
+        est = _make(kind, optimizer=optimizer, learning_rate="auto", max_iter=20)
     else:
         est = _make(kind, optimizer=optimizer, max_iter=20)
     with warnings.catch_warnings():

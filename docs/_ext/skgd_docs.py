@@ -28,6 +28,7 @@ EXAMPLE_ORDER = [
     "plot_grid_search.py",
     "plot_partial_fit_stream.py",
     "plot_mlp_digits.py",
+    "plot_mlp_regression.py",
     "plot_custom_optimizer.py",
 ]
 
