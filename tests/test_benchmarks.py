@@ -34,7 +34,12 @@ EXPECTED_ROWS = {
         "| sparse | GDRegressor(optimizer='sgd', batch_size=None) |",
     ],
     "scaling": ["| 1000 |", "| 16000 |", "| GDRegressor |", "| SGDRegressor |"],
-    "mlp": ["| MLPGDClassifier |", "| MLPClassifier |"],
+    "mlp": [
+        "| MLPGDClassifier |",
+        "| MLPClassifier |",
+        "| float64 | 1 |",
+        "| float32 | 256 |",
+    ],
     "sparse": ["| GDRegressor() |", "| SGDRegressor() |"],
     "streaming": ["| partial_fit over the memory map, 2 passes |", "| fit in memory ("],
 }
