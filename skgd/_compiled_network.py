@@ -13,6 +13,7 @@ linear model's backend (:mod:`skgd._compiled_epoch`): both extensions
 include the same compiled update rules.
 """
 
+import threading
 from contextlib import nullcontext
 
 import numpy as np
@@ -32,14 +33,16 @@ except ImportError:  # pragma: no cover - a source tree without the build
 _ACTIVATIONS = {"identity": 0, "relu": 1, "tanh": 2, "logistic": 3}
 _ROWS, _COLUMNS, _GATHER, _CSR = range(4)
 
-# An epoch whose largest matrix product has fewer multiply-adds than this
-# runs its BLAS calls on one thread. Below about 2**18, OpenBLAS uses one
-# thread anyway. Above, SciPy's BLAS (the extension's) wakes its threads,
-# which compete for the cores with those of NumPy's BLAS, still spinning
-# after NumPy's last product (the validation score, the last batch's
-# check): on two cores, epochs of products from 2**20 to 2**25 ran 1.2 to 3
-# times slower with threads than without, up to 15 times at times. Larger
-# products are left to BLAS, whose threads pay off there on more cores.
+# An epoch whose largest matrix product has from _SERIAL_PRODUCT to
+# _THREADED_PRODUCT multiply-adds runs its BLAS calls on one thread. Below,
+# OpenBLAS uses one thread anyway. Above, SciPy's BLAS (the extension's)
+# wakes its threads, which compete for the cores with those of NumPy's
+# BLAS, still spinning after NumPy's last product (the validation score,
+# the last batch's check): on two cores, epochs of products from 2**20 to
+# 2**25 ran 1.2 to 3 times slower with threads than without, up to 15 times
+# at times. Larger products are left to BLAS, whose threads pay off there on
+# more cores.
+_SERIAL_PRODUCT = 2**18
 _THREADED_PRODUCT = 2**24
 _controller = None
 
@@ -109,10 +112,20 @@ def _layer_table(model):
 
 
 def _blas_threads(model, largest):
-    """A context running BLAS on one thread when the products are small."""
+    """A context running BLAS on one thread when the products are small.
+
+    Only in the main thread: the limit is process-wide, and limits set and
+    lifted by epochs running at once in several threads could interleave and
+    leave BLAS on one thread for good. Epochs in other threads leave BLAS as
+    it is.
+    """
     global _controller
     product = largest * max(n_in * n_out for n_in, n_out in model.layout.shapes)
-    if product >= _THREADED_PRODUCT:
+    if (
+        product < _SERIAL_PRODUCT
+        or product >= _THREADED_PRODUCT
+        or threading.current_thread() is not threading.main_thread()
+    ):
         return nullcontext()
     if _controller is None:
         _controller = ThreadpoolController()

@@ -8,6 +8,7 @@ backends agree to rounding (1e-10 relative in float64, 1e-5 in float32).
 """
 
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from numpy.testing import assert_allclose
 from sklearn.base import clone
 from sklearn.datasets import make_classification, make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import ThreadpoolController
 
 from skgd import MLPGDClassifier, _training
 from skgd import _compiled_network as compiled
@@ -258,6 +260,43 @@ def test_products_on_blas_threads_take_the_same_steps(monkeypatch):
     X, y = _data(n=300)
     fast, slow = _fit_both(X, y, optimizer="adam", batch_size=None)
     _assert_same(fast, slow)
+
+
+def _blas_threads():
+    return [
+        info["num_threads"]
+        for info in ThreadpoolController().info()
+        if info["user_api"] == "blas"
+    ]
+
+
+def test_small_products_run_on_one_blas_thread_in_the_main_thread(monkeypatch):
+    # Every product of these epochs is in the range run on one BLAS thread.
+    monkeypatch.setattr(compiled, "_SERIAL_PRODUCT", 1)
+    seen = []
+    kernel = compiled._network_epoch.network_epoch
+
+    def spying(*args):
+        seen.append(max(_blas_threads()))
+        return kernel(*args)
+
+    monkeypatch.setattr(compiled._network_epoch, "network_epoch", spying)
+    before = _blas_threads()
+    X, y = _data(n=400)
+
+    def fit(seed):
+        est = MLPGDClassifier((30,), batch_size=4, max_iter=3, tol=None)
+        return est.set_params(random_state=seed).fit(X, y)
+
+    fit(0)
+    assert seen == [1, 1, 1]
+    assert _blas_threads() == before
+    # Epochs in other threads leave the limits alone: they cannot interleave.
+    seen.clear()
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(fit, range(4)))
+    assert seen == [max(before)] * 12
+    assert _blas_threads() == before
 
 
 @pytest.mark.parametrize("kind", ["dense", "sparse"])
