@@ -38,12 +38,12 @@ _ROWS, _COLUMNS, _GATHER, _CSR = range(4)
 # OpenBLAS uses one thread anyway. Above, SciPy's BLAS (the extension's)
 # wakes its threads, which compete for the cores with those of NumPy's
 # BLAS, still spinning after NumPy's last product (the validation score,
-# the last batch's check): on two cores, epochs of products from 2**20 to
-# 2**25 ran 1.2 to 3 times slower with threads than without, up to 15 times
-# at times. Larger products are left to BLAS, whose threads pay off there on
-# more cores.
+# the last batch's check): on two cores, epochs with products of 2**20 to
+# 2**25.6 multiply-adds took 1.2 to 5 times longer (median) with threads
+# than without, single epochs up to 12 times. Larger products are left to
+# BLAS, whose threads should pay off there on more cores.
 _SERIAL_PRODUCT = 2**18
-_THREADED_PRODUCT = 2**24
+_THREADED_PRODUCT = 2**26
 _controller = None
 
 
