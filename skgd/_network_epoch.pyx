@@ -477,19 +477,24 @@ cdef double _logistic_row(const floating *z, floating *d, const floating[:, :] Y
 
 cdef double _penalty(const floating *params, floating *grad, Py_ssize_t n_weights,
                      double strength) noexcept nogil:
-    """Add ``strength * W`` to the weights' gradient; return ``strength/2 ||W||^2``."""
+    """Add ``strength * W`` to the weights' gradient; return ``strength/2 ||W||^2``.
+
+    The penalty's gradient is computed in the parameters' precision, as
+    NumPy computes it; its value is summed in double precision.
+    """
     cdef Py_ssize_t i, j
-    cdef double penalty
+    cdef floating penalty
+    cdef floating s = <floating>strength
     # Four partial sums: one would be a chain of dependent additions.
     cdef double total[4]
     total[:] = [0.0, 0.0, 0.0, 0.0]
     for i in range(0, n_weights - 3, 4):
         for j in range(4):
-            penalty = <floating>(params[i + j] * strength)
-            grad[i + j] = <floating>(grad[i + j] + penalty)
-            total[j] += penalty * params[i + j]
+            penalty = params[i + j] * s
+            grad[i + j] = grad[i + j] + penalty
+            total[j] += <double>penalty * params[i + j]
     for i in range(n_weights - n_weights % 4, n_weights):
-        penalty = <floating>(params[i] * strength)
-        grad[i] = <floating>(grad[i] + penalty)
-        total[0] += penalty * params[i]
+        penalty = params[i] * s
+        grad[i] = grad[i] + penalty
+        total[0] += <double>penalty * params[i]
     return 0.5 * ((total[0] + total[1]) + (total[2] + total[3]))
