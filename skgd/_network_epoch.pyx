@@ -24,7 +24,9 @@ order of SciPy's sparse products. Everything between the products is one
 pass per layer (bias and activation together; the derivative) and runs
 without the Python interpreter. The buffers come from the caller, made once:
 no batch allocates. Elementwise arithmetic is carried out in double
-precision, and float32 values are read and stored as float32.
+precision, and float32 values are read and stored as float32; the sparse
+products and the penalty's gradient keep the data's precision, as SciPy's
+and NumPy's do.
 
 The parameters are one flat buffer: every weight matrix (``n_in x n_out``,
 C order), then every bias vector. The activations and errors of the layers
