@@ -1,4 +1,4 @@
-"""Build the compiled epoch of the linear model; everything else is in pyproject.toml."""
+"""Build the compiled epochs of the models; everything else is in pyproject.toml."""
 
 import sys
 
@@ -17,6 +17,14 @@ extensions = [
     Extension(
         "skgd._column_statistics",
         ["skgd/_column_statistics.pyx"],
+        extra_compile_args=flags,
+    ),
+    # The network's matrix products call the BLAS that SciPy ships, through
+    # scipy.linalg.cython_blas: nothing to link here.
+    Extension(
+        "skgd._network_epoch",
+        ["skgd/_network_epoch.pyx"],
+        depends=["skgd/_optimizer_rules.pxi"],
         extra_compile_args=flags,
     ),
 ]

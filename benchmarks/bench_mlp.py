@@ -7,9 +7,21 @@ disabled in both: ``tol=None`` for skgd; ``tol=0`` and a huge
 ``make_classification(n_samples=100_000, n_features=50, n_informative=30,
 n_classes=5)`` split 75/25, in float64 and in float32. Then both estimators'
 defaults on the bundled digits data (X / 16, 75/25 split).
+
+Last, the cost of one epoch of ``MLPGDClassifier`` on its compiled backend
+and on the NumPy reference loop (``skgd._training.reference_epochs``), for
+batch sizes 1, 8, 32 and 256: ``hidden_layer_sizes=(100,)``, Adam, on
+``make_classification(20_000, 50, n_informative=30, n_classes=5)`` in
+float64 and float32, batch sizes 1 and 8 on the first 4,000 rows only (their
+epochs are long, and a cost per row needs no more). The cost is marginal, as
+in the ``epoch_cost`` benchmark: (fit time with ``max_iter=3`` − fit time with
+``max_iter=1``) / 2, so a fit's set-up cancels out. This section adds about
+15 seconds to the full run.
 """
 
+import functools
 import warnings
+from contextlib import nullcontext
 
 import numpy as np
 from sklearn.datasets import load_digits, make_classification
@@ -18,6 +30,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
 from skgd import MLPGDClassifier
+from skgd._training import reference_epochs
 
 from ._common import (
     Report,
@@ -34,6 +47,15 @@ NAME = "mlp"
 HIDDEN = (128, 64)
 FULL = {"n_samples": 100_000, "epochs": 10, "digits_max_iter": None}
 QUICK = {"n_samples": 2_000, "epochs": 2, "digits_max_iter": 5}
+
+# The epoch-cost section: rows of the data, and the first rows that batch
+# sizes 1 and 8 run on; k2 - k1 of the marginal cost.
+EPOCH_FULL = {"n_samples": 20_000, "small": 4_000, "extra": 2}
+EPOCH_QUICK = {"n_samples": 2_000, "small": 400, "extra": 1}
+EPOCH_BATCH_SIZES = (1, 8, 32, 256)
+SMALL_BATCHES = (1, 8)
+# The smallest speed-up of the compiled epoch over the NumPy loop, per batch size.
+EPOCH_TARGETS = {32: 1.5}
 
 
 def estimators(epochs):
@@ -174,12 +196,93 @@ def digits_section(report, config, repeats):
     )
 
 
+def epoch_seconds(X, y, batch_size, extra, reference):
+    """Marginal seconds per epoch: fits of 1 and ``1 + extra`` epochs."""
+    seconds = []
+    for max_iter in (1, 1 + extra):
+        estimator = MLPGDClassifier(
+            (100,),
+            optimizer="adam",
+            learning_rate=0.001,
+            batch_size=batch_size,
+            max_iter=max_iter,
+            tol=None,
+            random_state=0,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            with reference_epochs() if reference else nullcontext():
+                seconds.append(timed(estimator.fit, X, y)[0])
+    per_epoch = (seconds[1] - seconds[0]) / extra
+    return per_epoch if per_epoch > 0 else None  # None: lost in the noise
+
+
+def epoch_section(report, config, repeats):
+    """The compiled epoch against the NumPy loop; returns the speed-ups."""
+    X, y = make_classification(
+        n_samples=config["n_samples"],
+        n_features=50,
+        n_informative=30,
+        n_classes=5,
+        random_state=0,
+    )
+    rows, speedups = [], {}
+    for dtype in (np.float64, np.float32):
+        for batch_size in EPOCH_BATCH_SIZES:
+            n = config["small"] if batch_size in SMALL_BATCHES else len(X)
+            measure = functools.partial(
+                epoch_seconds, X[:n].astype(dtype), y[:n], batch_size, config["extra"]
+            )
+            runs = interleaved(
+                {
+                    "compiled": functools.partial(measure, False),
+                    "loop": functools.partial(measure, True),
+                },
+                repeats,
+            )
+            compiled, loop = median(runs["compiled"]), median(runs["loop"])
+            speedup = ratio(loop, compiled)
+            speedups[np.dtype(dtype).name, batch_size] = (speedup, compiled, loop)
+            steps = n // batch_size
+            rows.append(
+                [
+                    np.dtype(dtype).name,
+                    str(batch_size),
+                    str(n),
+                    fmt(compiled, ".4f"),
+                    fmt(loop, ".4f"),
+                    fmt(None if compiled is None else compiled / steps * 1e6, ".1f"),
+                    fmt(None if loop is None else loop / steps * 1e6, ".1f"),
+                    fmt(speedup, ".2f"),
+                ]
+            )
+    columns = ["X dtype", "batch_size", "rows", "compiled s / epoch"]
+    columns += ["NumPy loop s / epoch", "compiled µs / step", "NumPy loop µs / step"]
+    report.table(
+        [*columns, "speed-up"],
+        rows,
+        "## One epoch of MLPGDClassifier: compiled against the NumPy loop\n\n"
+        f"`make_classification({config['n_samples']}, 50, n_informative=30, "
+        "n_classes=5)`, `hidden_layer_sizes=(100,)`, Adam, learning rate 0.001; "
+        f"batch sizes {' and '.join(map(str, SMALL_BATCHES))} on the first "
+        f"{config['small']} rows. Seconds per epoch = (fit time with "
+        f"`max_iter={1 + config['extra']}` − fit time with `max_iter=1`) / "
+        f"{config['extra']}, the NumPy loop forced with "
+        "`skgd._training.reference_epochs()`; — means the difference was lost "
+        "in the timer's noise.",
+    )
+    return speedups
+
+
 def run(mode, out_dir):
     config = QUICK if mode.quick else FULL
     report = Report(NAME, "MLPGDClassifier vs MLPClassifier", mode)
     makers = estimators(config["epochs"])
     outcome = synthetic_section(report, config, makers, mode.repeats)
     digits_section(report, config, mode.repeats)
+    speedups = epoch_section(
+        report, EPOCH_QUICK if mode.quick else EPOCH_FULL, mode.repeats
+    )
     for dtype, limit in (("float64", 0.6), ("float32", 0.4)):
         time_ratio, gap = outcome[dtype]
         report.target(
@@ -187,5 +290,16 @@ def run(mode, out_dir):
             "with test accuracy within 0.005",
             time_ratio <= limit and abs(gap) <= 0.005,
             f"{fmt(time_ratio, '.2f')} ×, accuracy difference {gap:+.4f}",
+        )
+    for (dtype, batch_size), (speedup, compiled, loop) in speedups.items():
+        least = EPOCH_TARGETS.get(batch_size)
+        if least is None:
+            continue
+        report.target(
+            f"{dtype}: a batch_size={batch_size} epoch is ≥ {least} × faster on "
+            "the compiled backend than on the NumPy loop",
+            None if speedup is None else speedup >= least,
+            f"{fmt(speedup, '.2f')} ×: {fmt(compiled, '.4f')} s against "
+            f"{fmt(loop, '.4f')} s per epoch",
         )
     return report

@@ -30,6 +30,7 @@ from ._classification_losses import (
     class_weight_of_samples,
     fit_binarizer,
 )
+from ._compiled_network import network_backend
 from ._network_curvature import SAMPLE_ROWS, mini_batch_lipschitz
 from ._training import Model
 
@@ -43,19 +44,27 @@ class _Layout:
 
     def __init__(self, layer_units):
         self.shapes = list(pairwise(layer_units))
-        self.n_weights = sum(n_in * n_out for n_in, n_out in self.shapes)
+        sizes = [n_in * n_out for n_in, n_out in self.shapes]
+        self.n_weights = sum(sizes)
         self.size = self.n_weights + sum(layer_units[1:])
+        #: Where each layer's weight matrix and bias vector start.
+        self.weight_starts = np.cumsum([0, *sizes[:-1]]).tolist()
+        self.bias_starts = (self.n_weights + _starts(layer_units[1:])).tolist()
 
     def views(self, buffer):
         """Return the lists of weight matrices and bias vectors, views of ``buffer``."""
         coefs, intercepts = [], []
-        start, bias_start = 0, self.n_weights
-        for n_in, n_out in self.shapes:
+        for (n_in, n_out), start, bias_start in zip(
+            self.shapes, self.weight_starts, self.bias_starts, strict=True
+        ):
             coefs.append(buffer[start : start + n_in * n_out].reshape(n_in, n_out))
             intercepts.append(buffer[bias_start : bias_start + n_out])
-            start += n_in * n_out
-            bias_start += n_out
         return coefs, intercepts
+
+
+def _starts(sizes):
+    """Where consecutive blocks of ``sizes`` start in one buffer."""
+    return np.cumsum([0, *sizes[:-1]])
 
 
 def _forward(X, coefs, intercepts, activation):
@@ -88,7 +97,7 @@ class _MLPModel(Model):
         self.params = params
         self.grad = np.zeros_like(params)
         self.layer_units = layer_units
-        layout = _Layout(layer_units)
+        self.layout = layout = _Layout(layer_units)
         self.coefs, self.intercepts = layout.views(params)
         self.coef_grads, self.intercept_grads = layout.views(self.grad)
         self.weights = params[: layout.n_weights]
@@ -102,18 +111,32 @@ class _MLPModel(Model):
 
     def _allocate(self, n_rows):
         dtype, units = self.params.dtype, self.layer_units[1:]
-        self.activations = [np.empty((n_rows, u), dtype) for u in units]
-        self.deltas = [np.empty((n_rows, u), dtype) for u in units]
+        # Each kind in one buffer, layer after layer (the compiled epoch
+        # reads them as such: see ``buffer_starts``).
+        self.buffer_starts = (n_rows * _starts(units)).tolist()
+        self.activation_buffer = np.empty(n_rows * sum(units), dtype)
+        self.delta_buffer = np.empty_like(self.activation_buffer)
+        self.activations, self.deltas = (
+            [
+                buffer[start : start + n_rows * u].reshape(n_rows, u)
+                for start, u in zip(self.buffer_starts, units, strict=True)
+            ]
+            for buffer in (self.activation_buffer, self.delta_buffer)
+        )
         self.work = [np.empty((n_rows, u), dtype) for u in units[:-1]]
         self.ones = np.ones(n_rows, dtype)
         self.penalty_work = np.empty_like(self.weights)
         self.capacity = n_rows
         self.views = {}
 
+    def reserve(self, n_rows):
+        """Make the work buffers hold batches of up to ``n_rows`` rows."""
+        if n_rows > self.capacity:
+            self._allocate(n_rows)
+
     def _buffers(self, m):
         """The first ``m`` rows of every buffer (made once per batch size)."""
-        if m > self.capacity:
-            self._allocate(m)
+        self.reserve(m)
         if m not in self.views:
             self.views[m] = tuple(
                 [buffer[:m] for buffer in buffers]
@@ -162,6 +185,9 @@ class _MLPModel(Model):
             self.weight_grads += penalty
             loss += 0.5 * float(penalty @ self.weights)
         return loss
+
+    def compiled_epoch(self, state, data):
+        return network_backend(self, state, data)
 
     def baseline_loss(self, X, y, sample_weight, scale):
         # The loss of outputs that know nothing: every pre-activation 0

@@ -1,5 +1,6 @@
 # The optimizers' update rules, compiled: included by every compiled epoch
-# (skgd/_linear_epoch.pyx), so each steps exactly as skgd.optimizers does.
+# (skgd/_linear_epoch.pyx, skgd/_network_epoch.pyx), so each steps exactly as
+# skgd.optimizers does.
 #
 # ``_set_step`` computes what a step needs once (bias corrections, momentum
 # schedules, the decay factor), and ``_optimizer_pass`` applies the rule to a

@@ -40,7 +40,12 @@ EXPECTED_ROWS = {
         "| sparse | GDRegressor(optimizer='sgd', batch_size=None) |",
     ],
     "scaling": ["| 1000 |", "| 16000 |", "| GDRegressor |", "| SGDRegressor |"],
-    "mlp": ["| MLPGDClassifier |", "| MLPClassifier |"],
+    "mlp": [
+        "| MLPGDClassifier |",
+        "| MLPClassifier |",
+        "| float64 | 1 |",
+        "| float32 | 256 |",
+    ],
     "mlp_regression": [
         "| MLPGDRegressor | float64 |",
         "| MLPRegressor | float64 |",

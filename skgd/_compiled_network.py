@@ -1,0 +1,226 @@
+"""The compiled backend of the network's epochs.
+
+:func:`network_backend` decides whether an epoch of an ``_MLPModel`` can run
+in the compiled extension ``skgd._network_epoch``: the optimizer must be a
+built-in one (its exact class: a subclass may change the update), the
+activation and the output loss built-in ones, and the data of the types the
+extension reads (float32 or float64, dense with positive strides or CSR with
+32-bit indices). Anything else runs on the NumPy reference loop of
+``skgd._training``, as does everything when the extension is not built.
+
+The optimizers' codes, hyperparameters and state buffers are those of the
+linear model's backend (:mod:`skgd._compiled_epoch`): both extensions
+include the same compiled update rules.
+"""
+
+import threading
+from contextlib import nullcontext
+
+import numpy as np
+import scipy.sparse as sp
+from threadpoolctl import ThreadpoolController
+
+from ._classification_losses import LogisticCrossEntropy, SoftmaxCrossEntropy
+from ._compiled_epoch import _OPTIMIZERS, _hyperparameters, _readable
+from ._training import _reference_epoch
+
+try:
+    from . import _network_epoch
+except ImportError:  # pragma: no cover - a source tree without the build
+    _network_epoch = None
+
+# The codes of skgd/_network_epoch.pyx.
+_ACTIVATIONS = {"identity": 0, "relu": 1, "tanh": 2, "logistic": 3}
+_ROWS, _COLUMNS, _GATHER, _CSR = range(4)
+
+# An epoch whose largest matrix product has from _SERIAL_PRODUCT to
+# _THREADED_PRODUCT multiply-adds runs its BLAS calls on one thread. Below,
+# OpenBLAS uses one thread anyway. Above, SciPy's BLAS (the extension's)
+# wakes its threads, which compete for the cores with those of NumPy's
+# BLAS, still spinning after NumPy's last product (the validation score,
+# the last batch's check): on two cores, epochs with products of 2**20 to
+# 2**25.6 multiply-adds took 1.2 to 5 times longer (median) with threads
+# than without, single epochs up to 12 times. Larger products are left to
+# BLAS, whose threads should pay off there on more cores.
+_SERIAL_PRODUCT = 2**18
+_THREADED_PRODUCT = 2**26
+_controller = None
+
+
+def available():
+    """Whether the compiled extension is built."""
+    return _network_epoch is not None
+
+
+def network_backend(model, state, data):
+    """The compiled epoch of ``model`` for this state and data, or None."""
+    optimizer_state = state.optimizer
+    spec = _OPTIMIZERS.get(type(optimizer_state.optimizer))
+    dtype = model.params.dtype
+    if (
+        _network_epoch is None
+        or spec is None
+        or model.activation not in _ACTIVATIONS
+        or type(model.output) not in (SoftmaxCrossEntropy, LogisticCrossEntropy)
+        or len(optimizer_state.slots) != 1
+        or optimizer_state.decay_index != model.decay_index
+        or dtype not in (np.float32, np.float64)
+        or not model.params.flags.c_contiguous
+        or not _readable(data.X, dtype)
+        or data.y.dtype != dtype
+        or not _slots_match(optimizer_state.slots[0], spec[2], model.params)
+    ):
+        return None
+    return _NetworkEpoch(spec)
+
+
+def _slots_match(slot, names, params):
+    """Whether the optimizer's buffers are flat arrays like the parameters."""
+    return all(
+        isinstance(slot[name], np.ndarray)
+        and slot[name].dtype == params.dtype
+        and slot[name].shape == params.shape
+        and slot[name].flags.c_contiguous
+        for name in names
+        if name in slot
+    )
+
+
+def _input_layout(X, shuffled):
+    """How the first layer reads X: its code and row stride (in elements).
+
+    BLAS reads rows in place when they are in order and X is C- or
+    Fortran-like (with a stride that fits its 32-bit integers); otherwise
+    each batch's rows are copied into a buffer first.
+    """
+    if sp.issparse(X):
+        return _CSR, 0
+    rows, columns = (stride // X.itemsize for stride in X.strides)
+    if not shuffled and columns == 1 and X.shape[1] <= rows < 2**31:
+        return _ROWS, rows
+    if not shuffled and rows == 1 and X.shape[0] <= columns < 2**31:
+        return _COLUMNS, columns
+    return _GATHER, 0
+
+
+def _layer_table(model):
+    """Per layer: inputs, outputs, weight and bias starts, buffer block start."""
+    layout = model.layout
+    n_in, n_out = zip(*layout.shapes, strict=True)
+    columns = (n_in, n_out, layout.weight_starts, layout.bias_starts)
+    return np.array([*columns, model.buffer_starts], dtype=np.intp).T.copy()
+
+
+def _blas_threads(model, largest):
+    """A context running BLAS on one thread when the products are small.
+
+    Only in the main thread: the limit is process-wide, and limits set and
+    lifted by epochs running at once in several threads could interleave and
+    leave BLAS on one thread for good. Epochs in other threads leave BLAS as
+    it is.
+    """
+    global _controller
+    product = largest * max(n_in * n_out for n_in, n_out in model.layout.shapes)
+    if (
+        product < _SERIAL_PRODUCT
+        or product >= _THREADED_PRODUCT
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        return nullcontext()
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1, user_api="blas")
+
+
+class _NetworkEpoch:
+    """Runs an epoch of one model in the extension; called like the reference."""
+
+    def __init__(self, spec):
+        self.code, self.names, self.slots = spec
+
+    def __call__(self, model, state, config, data, plan, rates, limit):
+        if config.average_start:
+            # MLPGDClassifier does not average its iterates; should a
+            # network ever be averaged, its epochs run on the NumPy loop.
+            return _reference_epoch(model, state, config, data, plan, rates, limit)
+        # A whole-data batch runs over every row of X (held-out rows weigh
+        # 0) but is scaled by the training rows.
+        bounds = [0, data.X.shape[0]] if plan.whole else plan.bounds
+        sizes = [data.n_samples] if plan.whole else np.diff(plan.bounds)
+        largest = int(np.max(np.diff(bounds)))
+        model.reserve(largest)
+        index = plan.rows_of_X(data)
+        order = np.empty(0, np.intp) if index is None else index
+        plan_arguments = (
+            order.astype(np.intp, copy=False),
+            np.asarray(bounds, np.intp),
+            np.asarray(sizes, np.intp),
+            rates,
+            data.mean_weight,
+            limit,
+        )
+        optimizer_state = state.optimizer
+        slot = optimizer_state.slots[0]
+        with _blas_threads(model, largest):
+            total, taken, mu_product = _network_epoch.network_epoch(
+                *_data_arguments(data, index is not None, largest, model.params.dtype),
+                *plan_arguments,
+                *_network_arguments(model),
+                *self._optimizer_arguments(optimizer_state, model.params.dtype),
+            )
+        optimizer_state.t += taken
+        if "mu_product" in slot:
+            slot["mu_product"] = mu_product
+        return total, taken
+
+    def _optimizer_arguments(self, optimizer_state, dtype):
+        slot = optimizer_state.slots[0]
+        # Three buffer slots; the ones an optimizer (or its settings) lacks
+        # are empty.
+        names = self.slots + (None,) * (3 - len(self.slots))
+        empty = np.empty(0, dtype)
+        return (
+            self.code,
+            _hyperparameters(optimizer_state.optimizer, self.names),
+            *[slot[name] if name in slot else empty for name in names],
+            optimizer_state.t,
+            float(slot.get("mu_product", 1.0)),
+        )
+
+
+def _data_arguments(data, shuffled, largest, dtype):
+    """X as the extension reads it, the targets and the sample weights."""
+    X, weight = data.X, data.sample_weight
+    layout, ld = _input_layout(X, shuffled)
+    sparse = layout == _CSR
+    empty = np.empty(0, dtype)
+    gathered = np.empty((0, 0), dtype)
+    if layout == _GATHER:
+        gathered = np.empty((largest, X.shape[1]), dtype)
+    return (
+        np.empty((0, 0), dtype) if sparse else X,
+        X.data if sparse else empty,
+        X.indices if sparse else np.empty(0, np.int32),
+        X.indptr if sparse else np.empty(0, np.int32),
+        layout,
+        ld,
+        gathered,
+        data.y if data.y.ndim == 2 else data.y.reshape(-1, 1),
+        empty if weight is None else weight.astype(dtype, copy=False),
+        weight is not None,
+    )
+
+
+def _network_arguments(model):
+    """The layers, activation, loss and penalty; parameters and work buffers."""
+    return (
+        _layer_table(model),
+        _ACTIVATIONS[model.activation],
+        isinstance(model.output, SoftmaxCrossEntropy),
+        float(model.alpha),
+        model.weights.size,
+        model.params,
+        model.grad,
+        model.activation_buffer,
+        model.delta_buffer,
+    )

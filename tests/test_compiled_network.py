@@ -1,0 +1,364 @@
+"""The compiled epoch of MLPGDClassifier takes exactly the steps of the NumPy loop.
+
+Every built-in optimizer and activation, binary, multiclass and multilabel
+targets, sample and class weights, dense (C and Fortran order, other
+strides) and CSR data, float32 and float64, batches of every size, early
+stopping, partial_fit streams and warm starts: after a few epochs the two
+backends agree to rounding (1e-10 relative in float64, 1e-5 in float32).
+"""
+
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose
+from sklearn.base import clone
+from sklearn.datasets import make_classification, make_multilabel_classification
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import ThreadpoolController
+
+from skgd import MLPGDClassifier, _training
+from skgd import _compiled_network as compiled
+from skgd._training import DivergenceError, reference_epochs
+from skgd.optimizers import (
+    SGD,
+    Adadelta,
+    AdaGrad,
+    Adam,
+    AdamW,
+    Lion,
+    NAdam,
+    RMSProp,
+    available_optimizers,
+)
+
+pytestmark = pytest.mark.skipif(
+    not compiled.available(), reason="the compiled extension is not built"
+)
+
+# Every optimizer string, and the settings the strings leave out.
+OPTIMIZERS = [
+    *available_optimizers(),
+    SGD(momentum=0.5, dampening=0.3),
+    RMSProp(momentum=0.9, centered=True),
+    AdaGrad(initial_accumulator_value=0.1),
+    Adam(amsgrad=True, epsilon=1e-3),
+    AdamW(weight_decay=0.1, amsgrad=True),
+    NAdam(momentum_decay=0.01),
+    Adadelta(rho=0.5),
+    Lion(weight_decay=0.1),
+]
+
+ACTIVATIONS = ["relu", "tanh", "logistic", "identity"]
+
+
+def _data(targets="multiclass", kind="dense", dtype=np.float64, n=160, seed=0):
+    """Standardised features, and labels (an indicator matrix if multilabel)."""
+    if targets == "multilabel":
+        X, y = make_multilabel_classification(
+            n, n_features=6, n_classes=3, random_state=seed
+        )
+    else:
+        X, y = make_classification(
+            n,
+            n_features=6,
+            n_informative=4,
+            n_classes=3 if targets == "multiclass" else 2,
+            random_state=seed,
+        )
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    if kind == "fortran":
+        X = np.asfortranarray(X)
+    elif kind == "strided":  # every other column of a wider array
+        X = np.repeat(X, 2, axis=1)[:, ::2]
+    elif kind == "sparse":
+        X[np.abs(X) < 0.6] = 0.0
+        X = sp.csr_matrix(X)
+    return X.astype(dtype), y
+
+
+def _fit_both(X, y, fit=None, **params):
+    """Fit on both backends; return (compiled, reference), checking both ran."""
+    params = {
+        "hidden_layer_sizes": (7, 5),
+        "max_iter": 3,
+        "tol": None,
+        "random_state": 0,
+        **params,
+    }
+    fit = fit or (lambda est: est.fit(X, y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        calls = _count_compiled_calls()
+        fast = fit(MLPGDClassifier(**params))
+        calls.undo()
+        assert calls.count > 0, "the compiled backend did not run"
+        with reference_epochs():
+            calls = _count_compiled_calls()
+            slow = fit(MLPGDClassifier(**params))
+            calls.undo()
+            assert calls.count == 0
+    return fast, slow
+
+
+class _count_compiled_calls:
+    def __init__(self):
+        self.count = 0
+        self.original = compiled._NetworkEpoch.__call__
+
+        def counting(epoch, *args):
+            self.count += 1
+            return self.original(epoch, *args)
+
+        compiled._NetworkEpoch.__call__ = counting
+
+    def undo(self):
+        compiled._NetworkEpoch.__call__ = self.original
+
+
+def _assert_same(fast, slow, dtype=np.float64, rtol=None):
+    if rtol is None:
+        rtol = 1e-10 if dtype == np.float64 else 1e-5
+    fitted = (fast.coefs_ + fast.intercepts_, slow.coefs_ + slow.intercepts_)
+    scale = max(max(np.abs(p).max() for p in fitted[1]), 1.0)
+    for a, b in zip(*fitted, strict=True):
+        assert a.dtype == b.dtype == dtype
+        assert_allclose(a, b, rtol=rtol, atol=rtol * scale)
+    assert_allclose(fast.loss_curve_, slow.loss_curve_, rtol=rtol)
+    assert fast.t_ == slow.t_
+    assert fast.n_iter_ == slow.n_iter_
+
+
+def _id(optimizer):
+    return optimizer if isinstance(optimizer, str) else repr(optimizer)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=_id)
+def test_every_optimizer_and_activation(optimizer, activation):
+    X, y = _data()
+    weight = np.random.RandomState(1).uniform(0, 2, size=len(y))
+    fast, slow = _fit_both(
+        X,
+        y,
+        fit=lambda est: est.fit(X, y, sample_weight=weight),
+        optimizer=optimizer,
+        activation=activation,
+        alpha=0.01,
+        batch_size=8,
+    )
+    _assert_same(fast, slow)
+
+
+@pytest.mark.parametrize("weights", [None, "sample_weight", "class_weight"])
+@pytest.mark.parametrize("targets", ["binary", "multiclass", "multilabel"])
+def test_every_kind_of_target_and_weight(targets, weights):
+    if targets == "multilabel" and weights == "class_weight":
+        pytest.skip("class_weight is not supported for multilabel targets")
+    X, y = _data(targets)
+    sample_weight = None
+    params = {}
+    if weights == "sample_weight":
+        sample_weight = np.random.RandomState(2).uniform(0, 3, size=len(y))
+        sample_weight[::7] = 0.0
+    elif weights == "class_weight":
+        params["class_weight"] = "balanced" if targets == "binary" else {0: 3, 2: 0.5}
+    fast, slow = _fit_both(
+        X,
+        y,
+        fit=lambda est: est.fit(X, y, sample_weight=sample_weight),
+        optimizer="adam",
+        batch_size=16,
+        **params,
+    )
+    _assert_same(fast, slow)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kind", ["dense", "fortran", "strided", "sparse"])
+@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=_id)
+def test_every_data_layout(optimizer, kind, dtype):
+    if dtype == np.float32 and getattr(optimizer, "centered", False):
+        # v - g_avg**2 cancels in float32: with epsilon=1e-8, perturbing X
+        # by one unit in the last place moves the reference's own weights by
+        # 8e-6, next to the tolerance. A larger epsilon damps the cancellation
+        # (1e-6 then); the centred rule is the same.
+        optimizer = clone(optimizer).set_params(epsilon=1e-5)
+    X, y = _data("multiclass", kind, dtype)
+    weight = np.random.RandomState(3).uniform(0, 2, size=len(y)).astype(dtype)
+    fast, slow = _fit_both(
+        X,
+        y,
+        fit=lambda est: est.fit(X, y, sample_weight=weight),
+        optimizer=optimizer,
+        activation="tanh",
+        alpha=0.01,
+        batch_size=4,
+    )
+    _assert_same(fast, slow, dtype)
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+@pytest.mark.parametrize("kind", ["dense", "fortran", "sparse"])
+@pytest.mark.parametrize("batch_size", [1, 7, 32, None])
+def test_every_batch_size_and_order(batch_size, kind, shuffle):
+    X, y = _data("multiclass", kind)
+    fast, slow = _fit_both(
+        X, y, optimizer="nadam", batch_size=batch_size, shuffle=shuffle, alpha=0.1
+    )
+    _assert_same(fast, slow)
+
+
+@pytest.mark.parametrize("batch_size", [16, None])
+@pytest.mark.parametrize("kind", ["dense", "sparse"])
+def test_early_stopping_trains_on_the_same_rows(kind, batch_size):
+    X, y = _data("multiclass", kind, n=300)
+    fast, slow = _fit_both(
+        X,
+        y,
+        optimizer="adam",
+        batch_size=batch_size,
+        early_stopping=True,
+        max_iter=6,
+        n_iter_no_change=100,
+    )
+    _assert_same(fast, slow)
+    assert_allclose(fast.validation_scores_, slow.validation_scores_, rtol=1e-10)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "nadam", "adadelta"])
+def test_partial_fit_stream(optimizer):
+    X, y = _data("multiclass", n=200)
+
+    def stream(est):
+        for start in range(0, 200, 25):
+            stop = start + 25
+            est.partial_fit(X[start:stop], y[start:stop], classes=[0, 1, 2])
+        return est
+
+    fast, slow = _fit_both(X, y, fit=stream, optimizer=optimizer, batch_size=4)
+    _assert_same(fast, slow)
+
+
+def test_warm_start_continues_the_optimizer_state():
+    X, y = _data()
+
+    def twice(est):
+        est.set_params(warm_start=True)
+        est.fit(X, y)
+        return est.fit(X * 1.1, y)
+
+    fast, slow = _fit_both(X, y, fit=twice, optimizer="nadam", batch_size=8)
+    _assert_same(fast, slow)
+
+
+def test_products_on_blas_threads_take_the_same_steps(monkeypatch):
+    # Whether BLAS may use its threads only changes how fast the products are.
+    monkeypatch.setattr(compiled, "_THREADED_PRODUCT", 0)
+    X, y = _data(n=300)
+    fast, slow = _fit_both(X, y, optimizer="adam", batch_size=None)
+    _assert_same(fast, slow)
+
+
+def _blas_threads():
+    return [
+        info["num_threads"]
+        for info in ThreadpoolController().info()
+        if info["user_api"] == "blas"
+    ]
+
+
+def test_small_products_run_on_one_blas_thread_in_the_main_thread(monkeypatch):
+    # Every product of these epochs is in the range run on one BLAS thread.
+    monkeypatch.setattr(compiled, "_SERIAL_PRODUCT", 1)
+    seen = []
+    kernel = compiled._network_epoch.network_epoch
+
+    def spying(*args):
+        seen.append(max(_blas_threads()))
+        return kernel(*args)
+
+    monkeypatch.setattr(compiled._network_epoch, "network_epoch", spying)
+    before = _blas_threads()
+    X, y = _data(n=400)
+
+    def fit(seed):
+        est = MLPGDClassifier((30,), batch_size=4, max_iter=3, tol=None)
+        return est.set_params(random_state=seed).fit(X, y)
+
+    fit(0)
+    assert seen == [1, 1, 1]
+    assert _blas_threads() == before
+    # Epochs in other threads leave the limits alone: they cannot interleave.
+    seen.clear()
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(fit, range(4)))
+    assert seen == [max(before)] * 12
+    assert _blas_threads() == before
+
+
+@pytest.mark.parametrize("kind", ["dense", "sparse"])
+def test_divergence_is_caught_in_the_same_epoch(kind):
+    X, y = _data("multiclass", kind)
+    X = X * 30
+    errors = []
+    for context in (False, True):
+        _training.FORCE_REFERENCE = context
+        calls = _count_compiled_calls()
+        try:
+            # A decaying step: the message names the diverging batch's own.
+            est = MLPGDClassifier(
+                (20,),
+                optimizer="sgd",
+                learning_rate=1e3,
+                schedule="invscaling",
+                batch_size=4,
+                max_iter=5,
+                random_state=0,
+            )
+            with pytest.raises(DivergenceError) as error:
+                est.fit(X, y)
+            errors.append(str(error.value))
+        finally:
+            _training.FORCE_REFERENCE = False
+            calls.undo()
+        assert calls.count == (0 if context else 1)
+    assert errors[0] == errors[1]
+    # A failed fit leaves no fitted attributes behind, on either backend.
+    assert not hasattr(est, "coefs_")
+
+
+class _MySGD(SGD):
+    """A subclass may change the rule: it must run on the reference loop."""
+
+    def update(self, param, grad, state, lr, t):
+        param -= 0.5 * lr * grad
+
+
+def test_unknown_optimizers_and_layouts_run_on_the_reference_loop():
+    X, y = _data()
+    params = {"hidden_layer_sizes": (5,), "batch_size": 8, "max_iter": 2, "tol": None}
+    calls = _count_compiled_calls()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est = MLPGDClassifier(optimizer=_MySGD(), **params).fit(X, y)
+            # CSR with 64-bit indices, and X with a negative stride.
+            wide = sp.csr_matrix(X)
+            wide.indices = wide.indices.astype(np.int64)
+            wide.indptr = wide.indptr.astype(np.int64)
+            MLPGDClassifier(**params).fit(wide, y)
+            MLPGDClassifier(**params).fit(X[:, ::-1], y)
+    finally:
+        calls.undo()
+    assert calls.count == 0
+    assert all(np.isfinite(W).all() for W in est.coefs_)
+
+
+def test_float32_training_stays_float32_on_the_compiled_backend():
+    X, y = _data(dtype=np.float32)
+    fast, slow = _fit_both(X, y, optimizer="adam", batch_size=1)
+    _assert_same(fast, slow, np.float32)
+    assert all(b.dtype == np.float32 for b in fast.intercepts_)
