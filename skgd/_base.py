@@ -354,7 +354,12 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         batch_size = self._batch_size(X.shape[0] if n_samples is None else n_samples)
         lipschitz, estimate = self._step_size_hints(X, y, sample_weight, batch_size)
         scale = estimate if scale is None else scale
-        return float(optimizer.auto_learning_rate(lipschitz, scale)), scale
+        rate = float(optimizer.auto_learning_rate(lipschitz, scale))
+        return self._cap_learning_rate(rate, optimizer, lipschitz), scale
+
+    def _cap_learning_rate(self, rate, optimizer, lipschitz):
+        """The automatic rate, as the estimator may bound it further."""
+        return rate
 
     def _continue(self, state, data, partial):
         """Prepare ``state`` (a copy of the last one) and its parameters.

@@ -33,6 +33,7 @@ from ._classification_losses import (
 from ._compiled_network import network_backend
 from ._network_curvature import SAMPLE_ROWS, mini_batch_lipschitz
 from ._training import Model
+from .optimizers import SGD
 
 
 class _Layout:
@@ -381,6 +382,21 @@ class _BaseMLP(BaseGradientDescent):
         self.n_layers_ = len(setup.layer_units)
         self.n_outputs_ = setup.layer_units[-1]
         self.out_activation_ = setup.out_activation
+
+    def _cap_learning_rate(self, rate, optimizer, lipschitz):
+        """Also at most ``1 / L`` for the optimizers that normalise their steps.
+
+        Their first steps are about ``rate`` in every weight at once (Adam's
+        ``m / sqrt(v)`` and AdaGrad's ``g / sqrt(g**2)`` start at
+        ``sign(g)``), which moves a network's outputs through every weight
+        together; on raw data (large, uncentred inputs) the step made for a
+        weight's typical size can then throw the outputs far off. The cap
+        only binds there: on standardised data ``1 / L`` is far larger.
+        """
+        if isinstance(lipschitz, Real) and 0 < lipschitz < np.inf:
+            if not isinstance(optimizer, SGD):
+                rate = min(rate, 1.0 / lipschitz)
+        return rate
 
     def _step_size_hints(self, X, y, sample_weight, batch_size):
         """Curvature of the mini-batch objective, and the weights' scale.
