@@ -15,7 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import GridSearchCV
 
-from skgd import GDClassifier, GDRegressor, MLPGDClassifier
+from skgd import GDClassifier, GDRegressor, MLPGDClassifier, MLPGDRegressor
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
@@ -71,6 +71,16 @@ def data():
 
 def _chunked(*arrays):
     return [da.from_array(a, chunks=(CHUNK,) + a.shape[1:]) for a in arrays]
+
+
+def test_incremental_network_regressor(client, data):
+    X, y, _ = data
+    dX, dy = _chunked(X, y)
+    est = MLPGDRegressor((16,), learning_rate=0.01, random_state=0)
+    inc = Incremental(est, shuffle_blocks=False)
+    for _ in range(10):
+        inc.partial_fit(dX, dy)
+    assert r2_score(y, inc.predict(dX).compute()) > 0.98
 
 
 def test_incremental_regressor_on_a_chunked_dask_array(client, data):

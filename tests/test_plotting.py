@@ -12,7 +12,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skgd import GDRegressor, MLPGDClassifier
+from skgd import GDClassifier, GDRegressor, MLPGDClassifier, MLPGDRegressor
 from skgd.optimizers import Adam
 from skgd.plotting import LossCurveDisplay, ScheduleDisplay, plot_schedule
 from skgd.schedules import CosineAnnealing, StepDecay, get_schedule
@@ -154,6 +154,20 @@ def test_from_estimator_mlp(plt):
     assert display.line_[0].get_label() == "adam"
     assert_allclose(display.line_[0].get_ydata(), clf.loss_curve_)
     assert_allclose(display.validation_line_[0].get_ydata(), clf.validation_scores_)
+
+
+@pytest.mark.parametrize("kind", ["GDClassifier", "MLPGDRegressor"])
+def test_from_estimator_draws_the_newer_estimators(plt, data, kind):
+    X, y = data
+    if kind == "GDClassifier":
+        est = GDClassifier(early_stopping=True, max_iter=15, random_state=0)
+        y = y > 0
+    else:
+        est = MLPGDRegressor((4,), early_stopping=True, max_iter=15, random_state=0)
+    _fit(est, X, y)
+    display = LossCurveDisplay.from_estimator(est)
+    assert_allclose(display.line_[0].get_ydata(), est.loss_curve_)
+    assert_allclose(display.validation_line_[0].get_ydata(), est.validation_scores_)
 
 
 def test_from_estimator_not_fitted(plt):
