@@ -292,7 +292,7 @@ def linear_epoch(
             if single:
                 row = lo if in_order else index[lo]
                 if not in_order and lo + AHEAD < n_positions:
-                    _prefetch_row(X, X_data, X_indices, X_indptr, sparse, Y, index[lo + AHEAD])
+                    _prefetch_row(X, X_data, X_indptr, sparse, Y, index[lo + AHEAD])
                 xrow = <floating *>&X[row, 0]
                 prediction = _row_pass(n, xrow, row_inc, &coef[0, 0],
                                        <floating *>&offset[0] if centred else NULL,
@@ -308,7 +308,7 @@ def linear_epoch(
             for pos in range(lo, hi):
                 row = pos if in_order else index[pos]
                 if not in_order and pos + AHEAD < n_positions:
-                    _prefetch_row(X, X_data, X_indices, X_indptr, sparse, Y, index[pos + AHEAD])
+                    _prefetch_row(X, X_data, X_indptr, sparse, Y, index[pos + AHEAD])
                 w = W[row] if weighted else 1.0
                 for c in range(k):
                     # Without centring, the intercept is not part of the model.
@@ -371,31 +371,25 @@ def linear_epoch(
 
 
 cdef inline void _prefetch_row(const floating[:, :] X, const floating[::1] X_data,
-                               const int[::1] X_indices, const int[::1] X_indptr,
-                               bint sparse, const floating[:, :] Y,
-                               Py_ssize_t row) noexcept nogil:
+                               const int[::1] X_indptr, bint sparse,
+                               const floating[:, :] Y, Py_ssize_t row) noexcept nogil:
     """Ask for the cache lines of a row that is read next, while this one is used.
 
     Shuffled rows are scattered over memory; without it, each row's first
-    access waits for main memory. A CSR row is its values and its column
-    indices.
+    access waits for main memory.
     """
-    cdef Py_ssize_t first, count
+    cdef const char *start
+    cdef Py_ssize_t n_bytes, offset
     if sparse:
-        first = X_indptr[row]
-        count = X_indptr[row + 1] - first
-        if count > 0:
-            _prefetch_bytes(<const char *>&X_data[first], count * sizeof(floating))
-            _prefetch_bytes(<const char *>&X_indices[first], count * sizeof(int))
-    elif X.strides[1] == sizeof(floating):
-        _prefetch_bytes(<const char *>&X[row, 0], X.shape[1] * sizeof(floating))
+        start = <const char *>&X_data[X_indptr[row]] if X_indptr[row + 1] > X_indptr[row] else NULL
+        n_bytes = (X_indptr[row + 1] - X_indptr[row]) * sizeof(floating)
+    else:
+        start = <const char *>&X[row, 0]
+        n_bytes = X.shape[1] * X.strides[1] if X.strides[1] == sizeof(floating) else 0
+    if start != NULL:
+        for offset in range(0, n_bytes, 64):
+            SKGD_PREFETCH(start + offset)
     SKGD_PREFETCH(&Y[row, 0])
-
-
-cdef inline void _prefetch_bytes(const char *start, Py_ssize_t n_bytes) noexcept nogil:
-    cdef Py_ssize_t offset
-    for offset in range(0, n_bytes, 64):
-        SKGD_PREFETCH(start + offset)
 
 
 cdef double[::1] _zeros(Py_ssize_t k):
