@@ -24,6 +24,7 @@ from scipy.special import expit, log_expit, logsumexp
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import _check_sample_weight
 
 
 class _CrossEntropy:
@@ -234,3 +235,26 @@ def class_weight_of_samples(class_weight, binarizer, y):
             " at least one must be positive."
         )
     return weights
+
+
+def weigh_classes(class_weight, binarizer, y, sample_weight, X, partial):
+    """The sample weights times the weights of the samples' classes.
+
+    ``class_weight="balanced"`` is refused in ``partial_fit`` (``partial``):
+    a chunk's class frequencies are not the data's.
+    """
+    if partial and class_weight == "balanced":
+        raise ValueError(
+            'class_weight="balanced" is not supported by partial_fit: a '
+            "chunk's class frequencies are not the data's. Pass a dict, "
+            'e.g. from compute_class_weight("balanced", ...) on all data.'
+        )
+    weights = class_weight_of_samples(class_weight, binarizer, y)
+    given = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+    weighted = given * weights.astype(X.dtype)
+    if (given > 0).any() and not (weighted > 0).any():
+        raise ValueError(
+            f"class_weight={class_weight!r} gives a weight of 0 to "
+            "every sample with a positive sample_weight."
+        )
+    return weighted

@@ -12,14 +12,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_is_fitted,
     column_or_1d,
     validate_data,
 )
 
 from ._base import BaseGradientDescent, training_method
-from ._classification_losses import check_labels, class_weight_of_samples
+from ._classification_losses import check_labels, weigh_classes
 from ._classification_losses import fit_binarizer as _fit_binarizer
 from ._linear_base import _BaseLinear, _LinearModel
 from ._linear_statistics import nonzero_rows
@@ -369,20 +368,9 @@ class GDClassifier(LinearClassifierMixin, _BaseLinear):
         binarizer = self._label_binarizer
         check_labels(y, binarizer, same_classes=warm)
         if self.class_weight is not None:
-            if partial and self.class_weight == "balanced":
-                raise ValueError(
-                    'class_weight="balanced" is not supported by partial_fit: a '
-                    "chunk's class frequencies are not the data's. Pass a dict, "
-                    'e.g. from compute_class_weight("balanced", ...) on all data.'
-                )
-            weights = class_weight_of_samples(self.class_weight, binarizer, y)
-            given = _check_sample_weight(sample_weight, X, dtype=X.dtype)
-            sample_weight = given * weights.astype(X.dtype)
-            if (given > 0).any() and not (sample_weight > 0).any():
-                raise ValueError(
-                    f"class_weight={self.class_weight!r} gives a weight of 0 to "
-                    "every sample with a positive sample_weight."
-                )
+            sample_weight = weigh_classes(
+                self.class_weight, binarizer, y, sample_weight, X, partial
+            )
         return X, binarizer.transform(y).astype(X.dtype), sample_weight
 
     # -- public API --------------------------------------------------------------

@@ -16,7 +16,6 @@ from sklearn.base import ClassifierMixin, _fit_context, is_classifier
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_is_fitted,
     column_or_1d,
     validate_data,
@@ -27,8 +26,8 @@ from ._base import BaseGradientDescent, training_method
 from ._classification_losses import (
     OUTPUTS,
     check_labels,
-    class_weight_of_samples,
     fit_binarizer,
+    weigh_classes,
 )
 from ._compiled_network import network_backend
 from ._network_curvature import SAMPLE_ROWS, mini_batch_lipschitz
@@ -688,20 +687,9 @@ class MLPGDClassifier(ClassifierMixin, _BaseMLP):
         check_labels(y, binarizer, same_classes=not (reset or partial))
         self._setup = _Setup(binarizer, X.shape[1], self._hidden_sizes())
         if self.class_weight is not None:
-            if partial and self.class_weight == "balanced":
-                raise ValueError(
-                    'class_weight="balanced" is not supported by partial_fit: a '
-                    "chunk's class frequencies are not the data's. Pass a dict, "
-                    'e.g. from compute_class_weight("balanced", ...) on all data.'
-                )
-            weights = class_weight_of_samples(self.class_weight, binarizer, y)
-            given = _check_sample_weight(sample_weight, X, dtype=X.dtype)
-            sample_weight = given * weights.astype(X.dtype)
-            if (given > 0).any() and not (sample_weight > 0).any():
-                raise ValueError(
-                    f"class_weight={self.class_weight!r} gives a weight of 0 to "
-                    "every sample with a positive sample_weight."
-                )
+            sample_weight = weigh_classes(
+                self.class_weight, binarizer, y, sample_weight, X, partial
+            )
         return X, binarizer.transform(y).astype(X.dtype), sample_weight
 
     # -- public API --------------------------------------------------------------
