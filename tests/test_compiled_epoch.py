@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _backends import OPTIMIZERS, CountCalls, fit_both
 from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
 
@@ -22,33 +23,11 @@ from skgd._margin_losses import CLASSIFICATION_LOSSES
 from skgd._training import DivergenceError, reference_epochs
 from skgd.optimizers import (
     SGD,
-    Adadelta,
-    AdaGrad,
-    Adam,
-    AdamW,
-    Lion,
-    NAdam,
-    RMSProp,
-    available_optimizers,
 )
 
 pytestmark = pytest.mark.skipif(
     not compiled.available(), reason="the compiled extension is not built"
 )
-
-
-# Every optimizer string, and the settings the strings leave out.
-OPTIMIZERS = [
-    *available_optimizers(),
-    SGD(momentum=0.5, dampening=0.3),
-    RMSProp(momentum=0.9, centered=True),
-    AdaGrad(initial_accumulator_value=0.1),
-    Adam(amsgrad=True, epsilon=1e-3),
-    AdamW(weight_decay=0.1, amsgrad=True),
-    NAdam(momentum_decay=0.01),
-    Adadelta(rho=0.5),
-    Lion(weight_decay=0.1),
-]
 
 
 def _data(kind="dense", dtype=np.float64, n_targets=1, seed=0, n=120, n_features=7):
@@ -71,33 +50,11 @@ def _fit_both(X, y, fit=None, estimator=GDRegressor, **params):
     """Fit on both backends; return (compiled, reference), checking both ran."""
     params = {"max_iter": 3, "tol": None, "random_state": 0, **params}
     fit = fit or (lambda est: est.fit(X, y))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        calls = _count_compiled_calls()
-        fast = fit(estimator(**params))
-        assert calls.count > 0, "the compiled backend did not run"
-        calls.undo()
-        with reference_epochs():
-            calls = _count_compiled_calls()
-            slow = fit(estimator(**params))
-            assert calls.count == 0
-            calls.undo()
-    return fast, slow
+    return fit_both(lambda: estimator(**params), fit, compiled._LinearEpoch)
 
 
-class _count_compiled_calls:
-    def __init__(self):
-        self.count = 0
-        self.original = compiled._LinearEpoch.__call__
-
-        def counting(epoch, *args):
-            self.count += 1
-            return self.original(epoch, *args)
-
-        compiled._LinearEpoch.__call__ = counting
-
-    def undo(self):
-        compiled._LinearEpoch.__call__ = self.original
+def _count_compiled_calls():
+    return CountCalls(compiled._LinearEpoch)
 
 
 def _assert_same(fast, slow, dtype=np.float64, rtol=None):

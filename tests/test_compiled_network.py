@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _backends import OPTIMIZERS, CountCalls, fit_both
 from numpy.testing import assert_allclose
 from sklearn.base import clone
 from sklearn.datasets import make_classification, make_multilabel_classification
@@ -21,35 +22,15 @@ from threadpoolctl import ThreadpoolController
 
 from skgd import MLPGDClassifier, _training
 from skgd import _compiled_network as compiled
-from skgd._training import DivergenceError, reference_epochs
+from skgd._training import DivergenceError
 from skgd.optimizers import (
     SGD,
-    Adadelta,
-    AdaGrad,
-    Adam,
-    AdamW,
-    Lion,
-    NAdam,
-    RMSProp,
-    available_optimizers,
 )
 
 pytestmark = pytest.mark.skipif(
     not compiled.available(), reason="the compiled extension is not built"
 )
 
-# Every optimizer string, and the settings the strings leave out.
-OPTIMIZERS = [
-    *available_optimizers(),
-    SGD(momentum=0.5, dampening=0.3),
-    RMSProp(momentum=0.9, centered=True),
-    AdaGrad(initial_accumulator_value=0.1),
-    Adam(amsgrad=True, epsilon=1e-3),
-    AdamW(weight_decay=0.1, amsgrad=True),
-    NAdam(momentum_decay=0.01),
-    Adadelta(rho=0.5),
-    Lion(weight_decay=0.1),
-]
 
 ACTIVATIONS = ["relu", "tanh", "logistic", "identity"]
 
@@ -89,33 +70,11 @@ def _fit_both(X, y, fit=None, **params):
         **params,
     }
     fit = fit or (lambda est: est.fit(X, y))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        calls = _count_compiled_calls()
-        fast = fit(MLPGDClassifier(**params))
-        calls.undo()
-        assert calls.count > 0, "the compiled backend did not run"
-        with reference_epochs():
-            calls = _count_compiled_calls()
-            slow = fit(MLPGDClassifier(**params))
-            calls.undo()
-            assert calls.count == 0
-    return fast, slow
+    return fit_both(lambda: MLPGDClassifier(**params), fit, compiled._NetworkEpoch)
 
 
-class _count_compiled_calls:
-    def __init__(self):
-        self.count = 0
-        self.original = compiled._NetworkEpoch.__call__
-
-        def counting(epoch, *args):
-            self.count += 1
-            return self.original(epoch, *args)
-
-        compiled._NetworkEpoch.__call__ = counting
-
-    def undo(self):
-        compiled._NetworkEpoch.__call__ = self.original
+def _count_compiled_calls():
+    return CountCalls(compiled._NetworkEpoch)
 
 
 def _assert_same(fast, slow, dtype=np.float64, rtol=None):
