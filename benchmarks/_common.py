@@ -164,6 +164,24 @@ def run_to_target(estimator, data, target, max_epochs, max_seconds, extra=0):
 
 
 @functools.lru_cache(maxsize=2)
+def classification_split(n_samples, dtype=np.float64):
+    """``make_classification`` data with 50 features and 5 classes, split 75/25.
+
+    Returns ``(X_train, X_test, y_train, y_test)``, X in ``dtype``.
+    """
+    from sklearn.datasets import make_classification
+    from sklearn.model_selection import train_test_split
+
+    X, y = make_classification(
+        n_samples=n_samples,
+        n_features=50,
+        n_informative=30,
+        n_classes=5,
+        random_state=0,
+    )
+    return train_test_split(X.astype(dtype), y, test_size=0.25, random_state=0)
+
+
 def regression_split(n_samples, n_features, noise=10.0):
     """``make_regression`` data, split 75/25 and standardised on the train part.
 

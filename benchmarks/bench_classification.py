@@ -16,15 +16,21 @@ n_informative=30, n_classes=5)``, split 75/25. Two measurements:
 
 import warnings
 
-from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, SGDClassifier
-from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from skgd import GDClassifier
 
-from ._common import Report, fmt, interleaved, median, ratio, timed
+from ._common import (
+    Report,
+    classification_split,
+    fmt,
+    interleaved,
+    median,
+    ratio,
+    timed,
+)
 
 NAME = "classification"
 FULL = {"n_samples": 100_000, "epochs": (1, 4)}
@@ -35,15 +41,9 @@ BATCH_SIZES = (1, 32, 256, None)
 ACCURACY_SLACK = 0.005
 
 
-def classification_split(n_samples):
-    X, y = make_classification(
-        n_samples=n_samples,
-        n_features=50,
-        n_informative=30,
-        n_classes=5,
-        random_state=0,
-    )
-    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+def standardised_split(n_samples):
+    """The shared classification split, standardised on its training part."""
+    X_train, X_test, y_train, y_test = classification_split(n_samples)
     scaler = StandardScaler().fit(X_train)
     return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
 
@@ -89,7 +89,7 @@ def epoch_costs(data, epochs, repeats):
 
 def run(mode, out_dir):
     sizes = QUICK if mode.quick else FULL
-    data = classification_split(sizes["n_samples"])
+    data = standardised_split(sizes["n_samples"])
     report = Report(NAME, "Classification: GDClassifier", mode)
     report.text(
         f"Standardised `make_classification` ({len(data[2])} training rows × 50 "

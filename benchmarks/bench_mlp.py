@@ -34,6 +34,7 @@ from skgd._training import reference_epochs
 
 from ._common import (
     Report,
+    classification_split,
     fmt,
     fmt_bytes,
     interleaved,
@@ -110,25 +111,11 @@ def fit_peak(make, X, y):
         return peak_memory(make().fit, X, y)
 
 
-def classification_data(n_samples, dtype):
-    X, y = make_classification(
-        n_samples=n_samples,
-        n_features=50,
-        n_informative=30,
-        n_classes=5,
-        random_state=0,
-    )
-    X_train, X_test, y_train, y_test = train_test_split(
-        X.astype(dtype), y, test_size=0.25, random_state=0
-    )
-    return X_train, X_test, y_train, y_test
-
-
 def synthetic_section(report, config, makers, repeats):
     """Float64 and float32 rows; returns the ratio and accuracy gap per dtype."""
     rows, outcome = [], {}
     for dtype in (np.float64, np.float32):
-        data = classification_data(config["n_samples"], dtype)
+        data = classification_split(config["n_samples"], dtype)
         results = compare(makers, data, repeats)
         skgd, ref = results["MLPGDClassifier"], results["MLPClassifier"]
         time_ratio, gap = ratio(skgd[0], ref[0]), skgd[1] - ref[1]
