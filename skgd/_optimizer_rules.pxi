@@ -45,7 +45,7 @@ cdef void _set_step(Step *s, const double[::1] hyper, double lr, long t,
     """Fill the per-step constants of optimizer ``s.code`` at step ``t``.
 
     ``hyper`` holds the hyperparameters in the order of
-    skgd._compiled_epoch.optimizer_spec.
+    ``skgd._compiled_epoch._OPTIMIZERS``.
     """
     cdef double b1, b2, mu, mu_next, rho_inf, rho_t
     s.lr = lr
