@@ -11,7 +11,7 @@ extensions = [
     Extension(
         "skgd._linear_epoch",
         ["skgd/_linear_epoch.pyx"],
-        depends=["skgd/_optimizer_rules.pxi"],
+        depends=["skgd/_optimizer_rules.pxi", "skgd/_kernel_checks.pxi"],
         extra_compile_args=flags,
     ),
     Extension(
@@ -24,7 +24,7 @@ extensions = [
     Extension(
         "skgd._network_epoch",
         ["skgd/_network_epoch.pyx"],
-        depends=["skgd/_optimizer_rules.pxi"],
+        depends=["skgd/_optimizer_rules.pxi", "skgd/_kernel_checks.pxi"],
         extra_compile_args=flags,
     ),
 ]

@@ -277,6 +277,16 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
             stratify=self._validation_strata(y),
         )
         weight = None if sample_weight is None else sample_weight[held_out]
+        if weight is not None:
+            for rows, name in ((train, "training"), (held_out, "validation")):
+                if not sample_weight[rows].sum() > 0:
+                    raise ValueError(
+                        f"The sample weights of the {name} rows are all zero "
+                        "after the early-stopping split, so there is nothing "
+                        f"to {'train on' if name == 'training' else 'score'}. "
+                        "Use another random_state or validation_fraction, or "
+                        "early_stopping=False."
+                    )
         return np.sort(train), (X[held_out], y.take(held_out, axis=0), weight)
 
     def _validation_strata(self, y):

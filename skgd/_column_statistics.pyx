@@ -52,15 +52,31 @@ def column_moments(
 ):
     """Scaled weighted moments of the deviations of the columns from ``centre``.
 
-    ``index`` holds the rows to visit (empty: all rows, in order) and
-    ``weight`` one weight per visited row. Returns ``(scale, linear, square,
+    ``index`` holds the rows to visit (None: all rows, in order) and
+    ``weight`` one weight per visited row; arguments of other lengths, and
+    positions outside X, raise a ValueError. Returns ``(scale, linear, square,
     high, low)``: the weighted sums of ``d`` and ``d**2`` for ``d = (x -
     centre) / scale``, the scale, and each column's largest and smallest
     value.
     """
-    cdef Py_ssize_t n_rows = index.shape[0] if index.shape[0] else X.shape[0]
+    cdef bint all_rows = index is None
+    cdef Py_ssize_t n_rows = X.shape[0] if all_rows else index.shape[0]
     cdef Py_ssize_t n_cols = X.shape[1]
     cdef Py_ssize_t start, stop, pos, row, j
+    if weight.shape[0] != n_rows or centre.shape[0] != n_cols:
+        raise ValueError(
+            f"column_moments: {weight.shape[0]} weights for {n_rows} rows and "
+            f"{centre.shape[0]} centres for {n_cols} columns."
+        )
+    if X.strides[0] <= 0 or X.strides[1] <= 0:
+        raise ValueError("column_moments: X must have positive strides.")
+    if not all_rows:
+        for pos in range(n_rows):
+            if not 0 <= index[pos] < X.shape[0]:
+                raise ValueError(
+                    f"column_moments: position {pos} names row {index[pos]} of "
+                    f"{X.shape[0]}."
+                )
     cdef double x, d, w, spread, merged, old, new, inv
     out_scale = np.zeros(n_cols)
     out_linear = np.zeros(n_cols)
@@ -83,7 +99,7 @@ def column_moments(
                 chunk_linear[j] = 0.0
                 chunk_square[j] = 0.0
             for pos in range(start, stop):
-                row = index[pos] if index.shape[0] else pos
+                row = pos if all_rows else index[pos]
                 if contiguous:
                     _extremes(&X[row, 0], &chunk_high[0], &chunk_low[0], n_cols)
                 else:
@@ -98,7 +114,7 @@ def column_moments(
                 high[j] = max(high[j], spread)
                 low[j] = min(low[j], chunk_low[j])
             for pos in range(start, stop):
-                row = index[pos] if index.shape[0] else pos
+                row = pos if all_rows else index[pos]
                 w = weight[pos]
                 if contiguous:
                     _sums(&X[row, 0], &centre[0], &inverse[0], w,

@@ -97,14 +97,19 @@ def _matrix(a):
     return a.reshape(a.shape[0], -1) if a.ndim == 1 else a
 
 
-def _readable(X, dtype):
-    """Whether the extension can read ``X`` as it is, without a copy."""
+def _readable(X, dtype, index_types=(np.int32, np.int64)):
+    """Whether the extension can read ``X`` as it is, without a copy.
+
+    CSR matrices must have contiguous buffers and indices of one of
+    ``index_types``; dense arrays positive strides in whole items.
+    """
     if sp.issparse(X):
         return (
             X.format == "csr"
             and X.dtype == dtype
-            and X.indices.dtype == np.int32
-            and X.indptr.dtype == np.int32
+            and X.indices.dtype in index_types
+            and X.indptr.dtype == X.indices.dtype
+            and all(a.flags.c_contiguous for a in (X.data, X.indices, X.indptr))
         )
     return (
         isinstance(X, np.ndarray)

@@ -66,7 +66,8 @@ def network_backend(model, state, data):
         or optimizer_state.decay_index != model.decay_index
         or dtype not in (np.float32, np.float64)
         or not model.params.flags.c_contiguous
-        or not _readable(data.X, dtype)
+        # The network kernel reads 32-bit CSR indices only.
+        or not _readable(data.X, dtype, index_types=(np.int32,))
         or data.y.dtype != dtype
         or not _slots_match(optimizer_state.slots[0], spec[2], model.params)
     ):

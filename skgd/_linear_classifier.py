@@ -23,6 +23,7 @@ from ._classification_losses import fit_binarizer as _fit_binarizer
 from ._linear_base import _BaseLinear, _LinearModel
 from ._linear_statistics import nonzero_rows
 from ._margin_losses import CLASSIFICATION_LOSSES, get_classification_loss
+from ._validation import canonical_csr, check_structure
 
 # The automatic step of a non-smooth loss (hinge, perceptron) moves the
 # decision values by about this much per update.
@@ -351,8 +352,7 @@ class GDClassifier(LinearClassifierMixin, _BaseLinear):
             accept_sparse=("csr", "csc"),
             dtype=[np.float64, np.float32],
         )
-        if sp.issparse(X) and X.format == "csc":
-            X = X.tocsr()
+        X = canonical_csr(X)
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         if reset:
@@ -448,6 +448,22 @@ class GDClassifier(LinearClassifierMixin, _BaseLinear):
         return self._fit_gd(
             X, Y, sample_weight, partial=True, callback_data=callback_data
         )
+
+    def decision_function(self, X):
+        """The decision values of the linear model for each class.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            For binary problems, the score of the positive class.
+        """
+        if sp.issparse(X):
+            check_structure(X)
+        return super().decision_function(X)
 
     @available_if(_has_proba)
     def predict_proba(self, X):

@@ -36,6 +36,7 @@ from libc.string cimport memset
 import numpy as np
 
 include "_optimizer_rules.pxi"
+include "_kernel_checks.pxi"
 
 cdef extern from *:
     """
@@ -156,10 +157,10 @@ cdef inline double _row_loss(int code, double param, double *z,
     return total
 
 
-cdef inline double _dot(int n, floating *x, int incx, floating *y,
-                        int incy) noexcept nogil:
+cdef inline double _dot(Py_ssize_t n, floating *x, Py_ssize_t incx, floating *y,
+                        Py_ssize_t incy) noexcept nogil:
     """``x . y`` in double precision; four partial sums when contiguous."""
-    cdef int i
+    cdef Py_ssize_t i
     cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
     if incx == 1 and incy == 1:
         for i in range(0, n - 3, 4):
@@ -175,10 +176,10 @@ cdef inline double _dot(int n, floating *x, int incx, floating *y,
     return s0
 
 
-cdef inline void _axpy(int n, double alpha, floating *x, int incx, floating *y,
-                       int incy) noexcept nogil:
+cdef inline void _axpy(Py_ssize_t n, double alpha, floating *x, Py_ssize_t incx,
+                       floating *y, Py_ssize_t incy) noexcept nogil:
     """``y += alpha * x``."""
-    cdef int i
+    cdef Py_ssize_t i
     if incx == 1 and incy == 1:
         for i in range(n):
             y[i] = <floating>(y[i] + alpha * x[i])
@@ -191,8 +192,8 @@ def linear_epoch(
     # Data: dense X (any strides, in elements) or CSR (data, indices, indptr).
     const floating[:, :] X,
     const floating[::1] X_data,
-    const int[::1] X_indices,
-    const int[::1] X_indptr,
+    const csr_index[::1] X_indices,
+    const csr_index[::1] X_indptr,
     bint sparse,
     const floating[:, :] Y,
     const floating[::1] W,
@@ -223,13 +224,13 @@ def linear_epoch(
     floating[:, ::1] S0,
     floating[:, ::1] S1,
     floating[:, ::1] S2,
-    long t0,
+    long long t0,
     double mu_product,
     # Iterate averaging (average_start == 0: off).
     floating[:, ::1] A,
-    long average_start,
-    long samples_seen,
-    long n_averaged,
+    long long average_start,
+    long long samples_seen,
+    long long n_averaged,
 ):
     """Run the batches of one epoch; return what the reference loop tracks.
 
@@ -258,9 +259,8 @@ def linear_epoch(
     cdef floating *slot1 = &S1[0, 0] if S1.shape[0] > 0 else NULL
     cdef floating *slot2 = &S2[0, 0] if S2.shape[0] > 0 else NULL
     cdef floating *flat_a = &A[0, 0] if A.shape[0] > 0 else NULL
-    cdef int n = <int>n_features
-    cdef int row_inc = 1 if sparse else <int>(X.strides[1] // sizeof(floating))
-    cdef int k_int = <int>k
+    cdef Py_ssize_t n = n_features
+    cdef Py_ssize_t row_inc = 1 if sparse else X.strides[1] // sizeof(floating)
     cdef floating *xrow = NULL
     cdef Py_ssize_t lo, hi
     cdef Py_ssize_t n_positions = bounds[n_batches]
@@ -270,14 +270,18 @@ def linear_epoch(
     cdef double total = 0.0
     cdef double penalty_l2 = 0.0, penalty_l1 = 0.0
     cdef Step step
-    cdef long t = t0
-    cdef long steps = 0
+    cdef long long t = t0
+    cdef long long steps = 0
     cdef bint diverged = False
     # Per target: offset @ coef, the residual and the sum of dloss.
     cdef double[::1] shift = _zeros(k)
     cdef double[::1] resid = _zeros(k)
     cdef double[::1] dsum = _zeros(k)
 
+    _check_epoch(X, X_data, X_indices, X_indptr, sparse, Y, W, weighted, index,
+                 bounds, sizes, rates, P, coef, G, inv_scale, offset, centred,
+                 loss_code, A, average_start)
+    _check_rule(opt_code, hyper, m, S0.size, S1.size, S2.size)
     step.code = opt_code
     with nogil:
         _coefficients(P, coef, inv_scale)
@@ -323,7 +327,7 @@ def linear_epoch(
                 else:
                     xrow = <floating *>&X[row, 0]
                     for c in range(k):
-                        resid[c] += _dot(n, xrow, row_inc, &coef[0, c], k_int)
+                        resid[c] += _dot(n, xrow, row_inc, &coef[0, c], k)
                 # resid holds the predictions; it becomes the losses' slopes.
                 batch_loss += w * _row_loss(loss_code, loss_param, &resid[0], Y, row, k)
                 for c in range(k):
@@ -338,7 +342,7 @@ def linear_epoch(
                             G[j, c] += X_data[q] * resid[c]
                 else:
                     for c in range(k):
-                        _axpy(n, resid[c], xrow, row_inc, &G[0, c], k_int)
+                        _axpy(n, resid[c], xrow, row_inc, &G[0, c], k)
             # Only the terms that are on (a zero term may be an overflowed one).
             objective = scale * batch_loss
             if l2 != 0:
@@ -370,8 +374,76 @@ def linear_epoch(
     return total, steps, diverged, samples_seen, n_averaged, mu_product
 
 
+cdef int _check_epoch(
+    const floating[:, :] X, const floating[::1] X_data,
+    const csr_index[::1] X_indices, const csr_index[::1] X_indptr, bint sparse,
+    const floating[:, :] Y, const floating[::1] W, bint weighted,
+    const Py_ssize_t[::1] index, const Py_ssize_t[::1] bounds,
+    const Py_ssize_t[::1] sizes, const double[::1] rates,
+    floating[:, ::1] P, floating[:, ::1] coef, floating[:, ::1] G,
+    const double[::1] inv_scale, const floating[::1] offset, bint centred,
+    int loss_code, floating[:, ::1] A, long long average_start,
+) except -1:
+    """Refuse arguments that :func:`linear_epoch` would read or write past.
+
+    Shapes must agree with the parameters ``P`` (``n_features + 1`` rows),
+    every position of the plan must name a row of X, and CSR indices must
+    name columns; the checks cost one pass over the plan and the indices,
+    a small part of an epoch.
+    """
+    cdef Py_ssize_t n_features = P.shape[0] - 1
+    cdef Py_ssize_t k = P.shape[1]
+    cdef Py_ssize_t n_rows
+    if n_features < 0 or k < 1:
+        raise ValueError(
+            f"linear_epoch: parameters of shape ({P.shape[0]}, {P.shape[1]})."
+        )
+    if sparse:
+        n_rows = X_indptr.shape[0] - 1
+        _check_csr(X_data.shape[0], X_indices, X_indptr, n_features)
+    else:
+        n_rows = X.shape[0]
+        if X.shape[1] != n_features:
+            raise ValueError(
+                f"linear_epoch: X has {X.shape[1]} columns for {n_features} "
+                "coefficients."
+            )
+        if X.strides[0] <= 0 or X.strides[1] <= 0 or (
+            X.strides[0] % sizeof(floating) or X.strides[1] % sizeof(floating)
+        ):
+            raise ValueError(
+                "linear_epoch: X must have positive strides that are whole "
+                "multiples of its item size."
+            )
+    if Y.shape[0] != n_rows or Y.shape[1] != k:
+        raise ValueError(
+            f"linear_epoch: Y of shape ({Y.shape[0]}, {Y.shape[1]}) for "
+            f"{n_rows} rows and {k} targets."
+        )
+    if weighted and W.shape[0] != n_rows:
+        raise ValueError(f"linear_epoch: {W.shape[0]} weights for {n_rows} rows.")
+    if coef.shape[0] != n_features or coef.shape[1] != k:
+        raise ValueError(
+            f"linear_epoch: coef of shape ({coef.shape[0]}, {coef.shape[1]})."
+        )
+    if G.shape[0] != n_features + 1 or G.shape[1] != k:
+        raise ValueError(f"linear_epoch: G of shape ({G.shape[0]}, {G.shape[1]}).")
+    if inv_scale.shape[0] != n_features or (
+        centred and offset.shape[0] != n_features
+    ):
+        raise ValueError("linear_epoch: inv_scale or offset of the wrong length.")
+    if average_start and (A.shape[0] != P.shape[0] or A.shape[1] != k):
+        raise ValueError(
+            f"linear_epoch: average of shape ({A.shape[0]}, {A.shape[1]})."
+        )
+    if loss_code < 0 or loss_code > MULTINOMIAL:
+        raise ValueError(f"linear_epoch: unknown loss code {loss_code}.")
+    _check_plan(index, bounds, sizes, rates, n_rows)
+    return 0
+
+
 cdef inline void _prefetch_row(const floating[:, :] X, const floating[::1] X_data,
-                               const int[::1] X_indptr, bint sparse,
+                               const csr_index[::1] X_indptr, bint sparse,
                                const floating[:, :] Y, Py_ssize_t row) noexcept nogil:
     """Ask for the cache lines of a row that is read next, while this one is used.
 
@@ -397,7 +469,7 @@ cdef double[::1] _zeros(Py_ssize_t k):
 
 
 cdef void _gradient(floating[:, ::1] G, floating[:, ::1] coef, floating *single_row,
-                    double single_dloss, int row_inc, const floating[::1] offset,
+                    double single_dloss, Py_ssize_t row_inc, const floating[::1] offset,
                     bint centred, double *dsum, double l2,
                     const double[::1] inv_scale) noexcept nogil:
     """Turn ``G`` (``X_b^T dloss``, or one row's) into the gradient in theta.
@@ -481,21 +553,21 @@ cdef void _sums(floating[:, ::1] coef, const floating[::1] offset, bint centred,
     cdef floating *flat = &coef[0, 0]
     cdef double total = 0.0
     for c in range(k):
-        shift[c] = _dot(<int>n, <floating *>&offset[0], 1, &coef[0, c], <int>k) if centred else 0.0
+        shift[c] = _dot(n, <floating *>&offset[0], 1, &coef[0, c], k) if centred else 0.0
     for j in range(n * k):
         total += fabs(flat[j])
     l1[0] = total
-    l2[0] = _dot(<int>(n * k), flat, 1, flat, 1)
+    l2[0] = _dot(n * k, flat, 1, flat, 1)
 
 
-cdef double _row_pass(int n, floating *x, int incx, floating *coef, floating *offset,
-                      double *sums) noexcept nogil:
+cdef double _row_pass(Py_ssize_t n, floating *x, Py_ssize_t incx, floating *coef,
+                      floating *offset, double *sums) noexcept nogil:
     """Return ``x . coef``; set ``sums`` to ``|coef|^2, |coef|_1, offset . coef``.
 
     One pass over a row and the coefficients, with two partial sums each;
     ``offset`` may be NULL (no centring).
     """
-    cdef int i
+    cdef Py_ssize_t i
     cdef double c0, c1
     cdef double d0 = 0.0, d1 = 0.0, q0 = 0.0, q1 = 0.0
     cdef double a0 = 0.0, a1 = 0.0, s0 = 0.0, s1 = 0.0
@@ -524,7 +596,8 @@ cdef double _row_pass(int n, floating *x, int incx, floating *coef, floating *of
     return d0 + d1
 
 
-cdef void _average(floating *a, floating *p, Py_ssize_t m, long n) noexcept nogil:
+cdef void _average(floating *a, floating *p, Py_ssize_t m,
+                   long long n) noexcept nogil:
     """The running mean ``a`` of the iterates ``p``; ``n`` counts them."""
     cdef Py_ssize_t i
     cdef double w = 1.0 / n

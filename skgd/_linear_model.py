@@ -4,7 +4,6 @@ from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -18,6 +17,7 @@ from ._linear_statistics import (
     target_spreads,
 )
 from ._losses import REGRESSION_LOSSES, get_regression_loss
+from ._validation import canonical_csr, check_structure
 
 # The automatic step of a non-smooth loss moves the predictions by about this
 # fraction of the spread of y.
@@ -363,8 +363,7 @@ class GDRegressor(RegressorMixin, _BaseLinear):
             multi_output=True,
             y_numeric=True,
         )
-        if sp.issparse(X) and X.format == "csc":
-            X = X.tocsr()
+        X = canonical_csr(X)
         y = np.asarray(y, dtype=X.dtype)
         if hasattr(self, "coef_") and not reset:
             n_targets = 1 if self.coef_.ndim == 1 else self.coef_.shape[0]
@@ -447,6 +446,7 @@ class GDRegressor(RegressorMixin, _BaseLinear):
             accept_sparse=("csr", "csc"),
             dtype=[np.float64, np.float32],
         )
+        check_structure(X)
         pred = X @ (self.coef_ if self.coef_.ndim == 1 else self.coef_.T)
         return pred + (self.intercept_ if self.coef_.ndim == 2 else self.intercept_[0])
 

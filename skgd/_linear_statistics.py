@@ -128,7 +128,7 @@ def column_spreads(X, index, weight, centre):
     centred = centre is not None
     centre = np.asarray(centre, np.float64) if centred else np.zeros(d)
     if _column_statistics is not None and _compiled_readable(X):
-        rows = np.empty(0, np.intp) if index is None else index.astype(np.intp)
+        rows = None if index is None else index.astype(np.intp)
         scale, linear, square, high, low = _column_statistics.column_moments(
             X, rows, np.ascontiguousarray(weight, np.float64), centre
         )

@@ -38,6 +38,7 @@ from libc.string cimport memcpy
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
 include "_optimizer_rules.pxi"
+include "_kernel_checks.pxi"
 
 # Activation codes (see skgd._compiled_network).
 cdef enum:
@@ -84,8 +85,8 @@ def network_epoch(
     # CSR (data, indices, indptr); targets; weights.
     const floating[:, :] X,
     const floating[::1] X_data,
-    const int[::1] X_indices,
-    const int[::1] X_indptr,
+    const int32_t[::1] X_indices,
+    const int32_t[::1] X_indptr,
     int layout,
     int ld,
     floating[:, ::1] gathered,
@@ -117,7 +118,7 @@ def network_epoch(
     floating[::1] S0,
     floating[::1] S1,
     floating[::1] S2,
-    long t0,
+    long long t0,
     double mu_product,
 ):
     """Run the batches of one epoch; return what the reference loop tracks.
@@ -146,9 +147,13 @@ def network_epoch(
     cdef double scale, objective
     cdef double total = 0.0
     cdef Step step
-    cdef long t = t0
-    cdef long steps = 0
+    cdef long long t = t0
+    cdef long long steps = 0
 
+    _check_network(X, X_data, X_indices, X_indptr, layout, ld, gathered, Y, W,
+                   weighted, index, bounds, sizes, rates, layers, activation,
+                   n_weights, params, grad, activations, deltas)
+    _check_rule(opt_code, hyper, m_params, S0.shape[0], S1.shape[0], S2.shape[0])
     step.code = opt_code
     rows.index = NULL
     if index.shape[0] > 0:
@@ -180,6 +185,85 @@ def network_epoch(
             _optimizer_pass(&step, p, &grad[0], slot0, slot1, slot2, m_params)
             steps += 1
     return total, steps, mu_product
+
+
+# BLAS counts rows, columns and strides in 32-bit integers.
+cdef Py_ssize_t BLAS_MAX = 2**31 - 1
+
+
+cdef int _check_network(
+    const floating[:, :] X, const floating[::1] X_data,
+    const int32_t[::1] X_indices, const int32_t[::1] X_indptr, int layout, int ld,
+    floating[:, ::1] gathered, const floating[:, :] Y, const floating[::1] W,
+    bint weighted, const Py_ssize_t[::1] index, const Py_ssize_t[::1] bounds,
+    const Py_ssize_t[::1] sizes, const double[::1] rates,
+    const Py_ssize_t[:, ::1] layers, int activation, Py_ssize_t n_weights,
+    floating[::1] params, floating[::1] grad, floating[::1] activations,
+    floating[::1] deltas,
+) except -1:
+    """Refuse arguments that :func:`network_epoch` would read or write past.
+
+    The layer table must chain (each layer's inputs are the outputs of the
+    one below, the first layer's the columns of X) and fit the parameter
+    and work buffers for the largest batch; every size handed to BLAS must
+    fit its 32-bit integers; X's layout must be the one ``layout`` names.
+    """
+    cdef Py_ssize_t l, n_rows, batch, largest = 0
+    cdef Py_ssize_t n_layers = layers.shape[0]
+    cdef Py_ssize_t n_features
+    if layout < ROWS or layout > CSR or activation < IDENTITY or activation > LOGISTIC:
+        raise ValueError(f"network_epoch: unknown layout {layout} or activation.")
+    if n_layers < 1 or layers.shape[1] != BLOCK + 1:
+        raise ValueError("network_epoch: the layer table has the wrong shape.")
+    if grad.shape[0] != params.shape[0] or not 0 <= n_weights <= params.shape[0]:
+        raise ValueError("network_epoch: parameters and gradient disagree.")
+    for batch in range(bounds.shape[0] - 1):
+        largest = max(largest, bounds[batch + 1] - bounds[batch])
+    if largest > BLAS_MAX:
+        raise ValueError(f"network_epoch: a batch of {largest} rows is too large.")
+    for l in range(n_layers):
+        if not (0 < layers[l, N_IN] <= BLAS_MAX and 0 < layers[l, N_OUT] <= BLAS_MAX):
+            raise ValueError(f"network_epoch: layer {l} has an invalid size.")
+        if l > 0 and layers[l, N_IN] != layers[l - 1, N_OUT]:
+            raise ValueError(f"network_epoch: layer {l} does not chain.")
+        if (
+            layers[l, WEIGHTS] < 0
+            or layers[l, BIASES] < 0
+            or layers[l, BLOCK] < 0
+            or layers[l, WEIGHTS] + layers[l, N_IN] * layers[l, N_OUT] > params.shape[0]
+            or layers[l, BIASES] + layers[l, N_OUT] > params.shape[0]
+            or layers[l, BLOCK] + largest * layers[l, N_OUT] > activations.shape[0]
+            or layers[l, BLOCK] + largest * layers[l, N_OUT] > deltas.shape[0]
+        ):
+            raise ValueError(f"network_epoch: layer {l} does not fit the buffers.")
+    n_features = layers[0, N_IN]
+    if layout == CSR:
+        n_rows = X_indptr.shape[0] - 1
+        _check_csr(X_data.shape[0], X_indices, X_indptr, n_features)
+    else:
+        n_rows = X.shape[0]
+        if X.shape[1] != n_features or X.strides[0] <= 0 or X.strides[1] <= 0:
+            raise ValueError("network_epoch: X does not match the first layer.")
+        if layout == ROWS and not (
+            X.strides[1] == sizeof(floating)
+            and X.strides[0] == ld * sizeof(floating)
+            and n_features <= ld <= BLAS_MAX
+        ) or layout == COLUMNS and not (
+            X.strides[0] == sizeof(floating)
+            and X.strides[1] == ld * sizeof(floating)
+            and n_rows <= ld <= BLAS_MAX
+        ):
+            raise ValueError("network_epoch: X's strides are not its layout's.")
+        if (layout == GATHER or index.shape[0] > 0) and (
+            gathered.shape[0] < largest or gathered.shape[1] != n_features
+        ):
+            raise ValueError("network_epoch: the gather buffer is too small.")
+    if Y.shape[0] != n_rows or Y.shape[1] != layers[n_layers - 1, N_OUT]:
+        raise ValueError("network_epoch: Y does not match X and the output layer.")
+    if weighted and W.shape[0] != n_rows:
+        raise ValueError(f"network_epoch: {W.shape[0]} weights for {n_rows} rows.")
+    _check_plan(index, bounds, sizes, rates, n_rows)
+    return 0
 
 
 cdef inline void _matmul(bint trans_a, bint trans_b, int m, int n, int k,
@@ -232,8 +316,8 @@ cdef const floating *_dense_input(const floating[:, :] X, int layout, int ld,
 
 
 cdef void _forward(const floating *x, int ldx, bint trans_x,
-                   const floating[::1] X_data, const int[::1] X_indices,
-                   const int[::1] X_indptr, bint csr, const Rows *rows,
+                   const floating[::1] X_data, const int32_t[::1] X_indices,
+                   const int32_t[::1] X_indptr, bint csr, const Rows *rows,
                    const Py_ssize_t[:, ::1] layers, const floating *params,
                    floating *activations, int activation) noexcept nogil:
     """Fill each layer's block of ``activations`` with ``g(a @ W + b)``.
@@ -264,8 +348,8 @@ cdef void _forward(const floating *x, int ldx, bint trans_x,
 
 
 cdef void _backward(const floating *x, int ldx, bint trans_x,
-                    const floating[::1] X_data, const int[::1] X_indices,
-                    const int[::1] X_indptr, bint csr, const Rows *rows,
+                    const floating[::1] X_data, const int32_t[::1] X_indices,
+                    const int32_t[::1] X_indptr, bint csr, const Rows *rows,
                     const Py_ssize_t[:, ::1] layers, const floating *params,
                     floating *grad, const floating *activations, floating *deltas,
                     int activation) noexcept nogil:
@@ -304,8 +388,8 @@ cdef void _backward(const floating *x, int ldx, bint trans_x,
                         <Py_ssize_t>m * n_in)
 
 
-cdef void _csr_product(const floating[::1] X_data, const int[::1] X_indices,
-                       const int[::1] X_indptr, const Rows *rows,
+cdef void _csr_product(const floating[::1] X_data, const int32_t[::1] X_indices,
+                       const int32_t[::1] X_indptr, const Rows *rows,
                        const floating *W, Py_ssize_t n_out,
                        floating *z) noexcept nogil:
     """``z = X_b @ W`` for CSR rows: SciPy's loop, in the data's precision."""
@@ -327,7 +411,7 @@ cdef void _csr_product(const floating[::1] X_data, const int[::1] X_indices,
 
 
 cdef void _csr_transpose_product(const floating[::1] X_data,
-                                 const int[::1] X_indices, const int[::1] X_indptr,
+                                 const int32_t[::1] X_indices, const int32_t[::1] X_indptr,
                                  const Rows *rows, const floating *delta,
                                  Py_ssize_t n_in, Py_ssize_t n_out,
                                  floating *G) noexcept nogil:

@@ -10,7 +10,6 @@ from itertools import pairwise
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from scipy.special import log_expit
 from sklearn.base import ClassifierMixin, _fit_context, is_classifier
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -32,6 +31,7 @@ from ._classification_losses import (
 from ._compiled_network import network_backend
 from ._network_curvature import SAMPLE_ROWS, mini_batch_lipschitz
 from ._training import Model
+from ._validation import canonical_csr, check_structure
 from .optimizers import SGD
 
 
@@ -496,8 +496,7 @@ class _BaseMLP(BaseGradientDescent):
             multi_output=True,
             y_numeric=not is_classifier(self),
         )
-        if sp.issparse(X) and X.format == "csc":
-            X = X.tocsr()
+        X = canonical_csr(X)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if not reset:
@@ -514,6 +513,7 @@ class _BaseMLP(BaseGradientDescent):
             accept_sparse=("csr", "csc"),
             dtype=[np.float64, np.float32],
         )
+        check_structure(X)
         return _forward(X, self.coefs_, self.intercepts_, self.activation)
 
     def __sklearn_tags__(self):

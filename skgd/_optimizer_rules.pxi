@@ -24,6 +24,7 @@ cdef enum:
     ADAMAX = 6
     ADADELTA = 7
     LION = 8
+    N_RULES = 9
 
 
 cdef struct Step:
@@ -40,7 +41,7 @@ cdef inline double _sign(double x) noexcept nogil:
     return (x > 0) - (x < 0)
 
 
-cdef void _set_step(Step *s, const double[::1] hyper, double lr, long t,
+cdef void _set_step(Step *s, const double[::1] hyper, double lr, long long t,
                     double *mu_product) noexcept nogil:
     """Fill the per-step constants of optimizer ``s.code`` at step ``t``.
 
@@ -184,11 +185,58 @@ cdef void _optimizer_pass(Step *s, floating *p, floating *g, floating *a, floati
             gi = gi * sqrt(b[i] + h1) / sqrt(vi + h1)
             b[i] = <floating>(b[i] * h0 + (1.0 - h0) * (gi * gi))
             p[i] = <floating>(p[i] - lr * gi)
-    else:  # LION
+    elif s.code == LION:
         for i in range(m):
             mi = a[i]
             p[i] = <floating>(p[i] - lr * _sign(h0 * mi + (1.0 - h0) * g[i]))
             a[i] = <floating>(mi * h1 + (1.0 - h1) * g[i])
+
+
+cdef int _slots_needed(int code, const double[::1] hyper) noexcept nogil:
+    """The buffers rule ``code`` reads with these settings, as bits 1, 2, 4.
+
+    Bit 1 is the first slot, 2 the second, 4 the third (see ``_OPTIMIZERS``
+    in skgd._compiled_epoch for their names).
+    """
+    if code == SGD:
+        return 1 if hyper[0] != 0 else 0  # the momentum buffer
+    if code == ADAGRAD or code == LION:
+        return 1
+    if code == RMSPROP:  # centred: the mean gradient; momentum: its buffer
+        return 1 | (2 if hyper[3] != 0 else 0) | (4 if hyper[2] != 0 else 0)
+    if code == ADAM:  # AMSGrad keeps the largest second moment
+        return 3 | (4 if hyper[3] != 0 else 0)
+    return 3  # NADAM, RADAM, ADAMAX, ADADELTA
+
+
+cdef int _check_rule(int code, const double[::1] hyper, Py_ssize_t m,
+                     Py_ssize_t n0, Py_ssize_t n1, Py_ssize_t n2) except -1:
+    """Refuse an unknown rule, or buffers too small for ``m`` parameters.
+
+    ``n0``, ``n1`` and ``n2`` are the sizes of the three buffers (0 when
+    absent). Every kernel entry calls this before it steps, so a rule can
+    neither fall through to another one nor write past a buffer.
+    """
+    cdef int needed, bit
+    cdef Py_ssize_t sizes[3]
+    if code < 0 or code >= N_RULES:
+        raise ValueError(
+            f"Unknown compiled optimizer rule {code}: the rules are numbered "
+            f"0 to {N_RULES - 1} (skgd._compiled_epoch._OPTIMIZERS)."
+        )
+    if hyper.shape[0] < 5:
+        raise ValueError(
+            f"The compiled rules read 5 hyperparameters; {hyper.shape[0]} given."
+        )
+    needed = _slots_needed(code, hyper)
+    sizes[0], sizes[1], sizes[2] = n0, n1, n2
+    for bit in range(3):
+        if needed & (1 << bit) and sizes[bit] != m:
+            raise ValueError(
+                f"Optimizer rule {code} needs buffer {bit} of {m} values; it "
+                f"has {sizes[bit]}."
+            )
+    return 0
 
 
 def optimizer_step(
@@ -200,7 +248,7 @@ def optimizer_step(
     floating[::1] S1,
     floating[::1] S2,
     double lr,
-    long t,
+    long long t,
     double mu_product,
     Py_ssize_t n_weights,
 ):
@@ -212,6 +260,13 @@ def optimizer_step(
     """
     cdef Step step
     cdef Py_ssize_t i
+    if grad.shape[0] != param.shape[0] or not 0 <= n_weights <= param.shape[0]:
+        raise ValueError(
+            f"optimizer_step: {param.shape[0]} parameters, {grad.shape[0]} "
+            f"gradients and {n_weights} weights do not match."
+        )
+    _check_rule(opt_code, hyper, param.shape[0], S0.shape[0], S1.shape[0],
+                S2.shape[0])
     step.code = opt_code
     _set_step(&step, hyper, lr, t, &mu_product)
     if step.decay != 1.0:

@@ -239,16 +239,33 @@ def test_unknown_optimizers_and_layouts_run_on_the_reference_loop():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             est.fit(X, y)
-            # CSR with 64-bit indices, and X with a negative stride.
-            wide = sp.csr_matrix(X)
-            wide.indices = wide.indices.astype(np.int64)
-            wide.indptr = wide.indptr.astype(np.int64)
-            GDRegressor(batch_size=8, max_iter=2, tol=None).fit(wide, y)
+            # X with a negative stride.
             GDRegressor(batch_size=8, max_iter=2, tol=None).fit(X[:, ::-1], y)
     finally:
         calls.undo()
     assert calls.count == 0
     assert np.isfinite(est.coef_).all()
+
+
+def test_csr_with_64_bit_indices_runs_compiled_and_equals_32_bit():
+    X, y = _data()
+    narrow = sp.csr_matrix(X)
+    wide = narrow.copy()
+    wide.indices = wide.indices.astype(np.int64)
+    wide.indptr = wide.indptr.astype(np.int64)
+    fits = []
+    calls = _count_compiled_calls()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            for matrix in (narrow, wide):
+                est = GDRegressor(batch_size=8, max_iter=2, tol=None, random_state=0)
+                fits.append(est.fit(matrix, y))
+    finally:
+        calls.undo()
+    assert calls.count == 4  # two epochs of each fit
+    np.testing.assert_array_equal(fits[0].coef_, fits[1].coef_)
+    np.testing.assert_array_equal(fits[0].intercept_, fits[1].intercept_)
 
 
 def test_float32_training_stays_float32_on_the_compiled_backend():
