@@ -367,6 +367,14 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         rate = float(optimizer.auto_learning_rate(lipschitz, scale))
         return self._cap_learning_rate(rate, optimizer, lipschitz), scale
 
+    def _decay_scale(self, state):
+        """The unit of the weight decay's rate (``OptimizerState.decay_scale``).
+
+        1: the decay uses the learning rate as it is. The linear models,
+        whose automatic rate follows the units of the data, override it.
+        """
+        return 1.0
+
     def _cap_learning_rate(self, rate, optimizer, lipschitz):
         """The automatic rate, as the estimator may bound it further."""
         return rate
@@ -515,6 +523,7 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
             state.reset_monitoring()
         model = self._build_model(params, X.shape[1])
         state.optimizer.decay_index = model.decay_index
+        state.optimizer.decay_scale = self._decay_scale(state)
         max_epochs = 1 if partial else self.max_iter
         first_epoch = state.n_iter
 

@@ -84,11 +84,19 @@ def available():
     return _linear_epoch is not None
 
 
-def _hyperparameters(optimizer, names):
+def _hyperparameters(optimizer_state, names):
+    """The hyperparameters the compiled rule reads, padded to five.
+
+    The weight decay is in the unit :meth:`OptimizerState.step` applies it
+    in: times the state's ``decay_scale``.
+    """
+    optimizer = optimizer_state.optimizer
     values = [
         float(getattr(optimizer, name) if isinstance(name, str) else name)
         for name in names
     ]
+    if "weight_decay" in names:
+        values[names.index("weight_decay")] *= optimizer_state.decay_scale
     return np.array(values + [0.0] * (5 - len(values)))
 
 
@@ -147,7 +155,7 @@ def compiled_step(optimizer_state, params, grads, lr):
     must be a built-in one and the parameters contiguous float arrays.
     """
     code, names, slots = _OPTIMIZERS[type(optimizer_state.optimizer)]
-    hyper = _hyperparameters(optimizer_state.optimizer, names)
+    hyper = _hyperparameters(optimizer_state, names)
     optimizer_state.t += 1
     index = optimizer_state.decay_index
     for param, grad, slot in zip(params, grads, optimizer_state.slots, strict=True):
@@ -244,7 +252,7 @@ class _LinearEpoch:
                 float(model.penalty.l1),
                 float(model.penalty.l2),
                 self.code,
-                _hyperparameters(optimizer_state.optimizer, self.names),
+                _hyperparameters(optimizer_state, self.names),
                 *buffers,
                 optimizer_state.t,
                 float(slot.get("mu_product", 1.0)),

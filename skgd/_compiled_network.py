@@ -182,7 +182,7 @@ class _NetworkEpoch:
         empty = np.empty(0, dtype)
         return (
             self.code,
-            _hyperparameters(optimizer_state.optimizer, self.names),
+            _hyperparameters(optimizer_state, self.names),
             *[slot[name] if name in slot else empty for name in names],
             optimizer_state.t,
             float(slot.get("mu_product", 1.0)),

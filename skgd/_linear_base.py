@@ -153,6 +153,19 @@ class _BaseLinear(BaseGradientDescent):
     parameters ``penalty``, ``alpha``, ``l1_ratio`` and ``fit_intercept``.
     """
 
+    def _decay_scale(self, state):
+        """The unit of the weight decay's rate (see ``OptimizerState.decay_scale``).
+
+        An automatic rate is proportional to the estimated scale of the
+        coefficients; the decay then uses the rate divided by that scale, so
+        that it shrinks the coefficients by the same fraction whatever the
+        units of the data. An explicit rate decays as given.
+        """
+        scale = getattr(state, "scale_hint", None)
+        if self.learning_rate == "auto" and scale is not None and 0 < scale < np.inf:
+            return 1.0 / float(scale)
+        return 1.0
+
     def _init_params(self, X, y, random_state, sample_weight=None):
         """Zero coefficients, the intercept of the best constant model; the scaling.
 

@@ -242,6 +242,14 @@ class OptimizerState:
     # and decay every entry, as they did then.
     _decay_index = slice(None)
 
+    #: float : The learning rate's unit for the weight decay: :meth:`step`
+    #: decays the weights with ``lr * decay_scale``. 1 (the rate as given,
+    #: as in ``torch.optim``) unless an estimator derived the rate from the
+    #: scale ``s`` of the coefficients (``learning_rate="auto"``): then
+    #: ``1 / s``, so the decay is relative to the coefficients' scale and the
+    #: model does not depend on the units of y.
+    decay_scale = 1.0
+
     def __init__(self, optimizer, params, decay_index=slice(None)):
         self.optimizer = optimizer
         self.t = 0
@@ -274,13 +282,15 @@ class OptimizerState:
         """Apply one update to every parameter, in place.
 
         The optimizer first decays the weight entries of each parameter (see
-        :attr:`decay_index`), then updates the whole parameter.
+        :attr:`decay_index`) at the rate ``lr * decay_scale``, then updates
+        the whole parameter.
         """
         self.t += 1
         optimizer, index = self.optimizer, self._decay_index
         everything = index == slice(None)
+        decay_lr = lr * self.decay_scale
         for param, grad, slot in zip(params, grads, self.slots, strict=True):
-            optimizer.decay_weights(param if everything else param[index], lr)
+            optimizer.decay_weights(param if everything else param[index], decay_lr)
             optimizer.update(param, grad, slot, lr, self.t)
 
 
@@ -669,6 +679,13 @@ class AdamW(_DecoupledWeightDecay, Adam):
         Added to the square root for numerical stability.
     weight_decay : float >= 0, default=0.01
         Decoupled weight decay :math:`\lambda`, scaled by the learning rate.
+        With ``learning_rate="auto"``, an estimator derives the rate from
+        the estimated scale :math:`s` of the coefficients,
+        :math:`\eta = 0.01 s`, and decays by :math:`1 - \eta \lambda / s`
+        (see :attr:`OptimizerState.decay_scale`): the decay is relative to
+        the coefficients' scale, so the fitted model does not depend on the
+        units of y. An explicit learning rate decays by
+        :math:`1 - \eta \lambda`, as ``torch.optim.AdamW``.
     amsgrad : bool, default=False
         Use the AMSGrad variant.
 
@@ -923,7 +940,9 @@ class Lion(_DecoupledWeightDecay, Optimizer):
     beta_1, beta_2 : float in [0, 1), default=0.9, 0.99
         Interpolation factor of the direction; decay rate of the momentum.
     weight_decay : float >= 0, default=0.0
-        Decoupled weight decay :math:`\lambda`, scaled by the learning rate.
+        Decoupled weight decay :math:`\lambda`, scaled by the learning rate
+        (relative to the coefficients' scale with ``learning_rate="auto"``,
+        as :class:`AdamW`'s).
 
     References
     ----------

@@ -201,7 +201,8 @@ def test_compiled_step_refuses_buffers_shorter_than_the_parameters():
 
 
 def test_sgd_momentum_needs_its_buffer_only_with_momentum():
-    hyper = _hyperparameters(SGD(momentum=0.9), ("momentum", "dampening", 0.0))
+    state = OptimizerState(SGD(momentum=0.9), [np.zeros(4)])
+    hyper = _hyperparameters(state, ("momentum", "dampening", 0.0))
     args = _linear_arguments(hyper=hyper)
     with pytest.raises(ValueError, match="needs buffer 0"):
         _linear_epoch.linear_epoch(**args)

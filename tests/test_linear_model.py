@@ -20,7 +20,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from skgd import GDRegressor
 from skgd._linear_base import _LinearModel
 from skgd._losses import REGRESSION_LOSSES, Penalty, get_regression_loss
-from skgd.optimizers import Adam, Optimizer, available_optimizers
+from skgd.optimizers import Adam, Lion, Optimizer, available_optimizers
 
 
 @pytest.fixture(scope="module")
@@ -565,3 +565,36 @@ def test_divergence_raises_and_keeps_previous_coefficients():
     assert_array_equal(reg.coef_, coef)
     assert_array_equal(reg.intercept_, intercept)
     assert np.all(np.isfinite(reg.predict(X)))
+
+
+@pytest.mark.parametrize("units", [1.0, 1e3, 1e7])
+@pytest.mark.parametrize("optimizer", ["adamw", "lion"])
+def test_decoupled_weight_decay_does_not_depend_on_the_units_of_y(optimizer, units):
+    # The automatic rate follows the scale of the coefficients; a decay of
+    # lr * weight_decay in raw units capped every |coef| near 1 / weight_decay
+    # (and made 1 - lr * weight_decay negative for large y).
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(2000, 5))
+    y = X @ rng.normal(size=5)
+    params = dict(optimizer=optimizer, random_state=0)
+    if optimizer == "lion":
+        params["optimizer"] = Lion(weight_decay=0.01)
+    unit = GDRegressor(**params).fit(X, y)
+    scaled = GDRegressor(**params).fit(X, units * y)
+    # The absolute tol stops fits in other units at other epochs: the
+    # models agree to the optimizer's progress, not to rounding.
+    assert scaled.score(X, units * y) > 0.99
+    assert scaled.score(X, units * y) == pytest.approx(unit.score(X, y), abs=1e-3)
+    assert_allclose(scaled.coef_, units * unit.coef_, rtol=0.05)
+    assert scaled._state.optimizer.decay_scale == pytest.approx(
+        unit._state.optimizer.decay_scale / units
+    )
+
+
+def test_an_explicit_learning_rate_decays_by_lr_times_weight_decay():
+    X, y = np.eye(3), np.zeros(3)
+    reg = GDRegressor(optimizer="adamw", learning_rate=0.1, max_iter=1, tol=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, y)
+    assert reg._state.optimizer.decay_scale == 1.0
