@@ -223,8 +223,15 @@ def _update_average(state, params):
         state.average += (params - state.average) / state.n_averaged
 
 
-def _loss_limit(state):
-    """The largest batch objective that is not a divergence."""
+def _loss_limit(state, model):
+    """The largest batch objective that is not a divergence.
+
+    A scale-free objective (the perceptron's) has no scale to measure an
+    explosion by: its starting value may be rounding noise. Only a
+    non-finite objective counts there.
+    """
+    if model.scale_free:
+        return sys.float_info.max
     reference = getattr(state, "reference_loss", None)
     if reference is None or not reference > 0:
         return sys.float_info.max
@@ -295,7 +302,7 @@ def run_epoch(model, state, config, data, final=False):
     ).astype(np.float64)
     shuffle_rng = state.random_state if config.shuffle else None
     plan = plan_batches(data, config.batch_size, shuffle_rng)
-    limit = _loss_limit(state)
+    limit = _loss_limit(state, model)
     compiled = None if FORCE_REFERENCE else model.compiled_epoch(state, data)
     epoch = _reference_epoch if compiled is None else compiled
     total, taken = epoch(model, state, config, data, plan, rates, limit)

@@ -314,3 +314,16 @@ def test_works_in_scikit_learn_workflows(iris):
     again = pickle.loads(pickle.dumps(fitted))
     assert_array_equal(again.predict(iris[0]), fitted.predict(iris[0]))
     assert not hasattr(clone(fitted), "coef_")
+
+
+def test_perceptron_starting_at_rounding_noise_does_not_diverge():
+    # The perceptron's objective has no scale: a start of 1e-18 used to set
+    # the divergence limit near 1e-10, so the first real step "exploded".
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 3))
+    y = (X[:, 0] > 0).astype(int)
+    clf = GDClassifier(loss="perceptron", max_iter=20, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y, intercept_init=[1e-18])
+    assert clf.score(X, y) > 0.95
