@@ -11,7 +11,7 @@ and estimates the curvature the automatic step size needs. The estimators
 import numpy as np
 from sklearn.metrics import r2_score
 
-from ._base import BaseGradientDescent
+from ._base import BaseGradientDescent, _hook_data
 from ._compiled_epoch import linear_backend
 from ._linear_statistics import (
     column_spreads,
@@ -19,7 +19,6 @@ from ._linear_statistics import (
     max_abs,
     nonzero_rows,
     top_eigenvalue,
-    weighted_mean,
 )
 from ._losses import Penalty
 from ._training import Model
@@ -130,6 +129,19 @@ class _LinearModel(Model):
         return r2_score(y, self.predict(X), sample_weight=sample_weight)
 
 
+def _feature_sums(X, weight):
+    """The total weight and the weighted column sums of ``X``, in float64."""
+    weight = np.asarray(weight, np.float64)
+    return float(weight.sum()), np.asarray(X.T @ weight, np.float64).ravel()
+
+
+def _shift_intercept(params, shift):
+    """A copy of ``params`` whose intercept (last row) is moved by ``shift``."""
+    shifted = params.copy()
+    shifted[-1] += shift
+    return shifted
+
+
 def _check_finite(values, name):
     if not np.isfinite(values).all():
         raise ValueError(
@@ -188,7 +200,10 @@ class _BaseLinear(BaseGradientDescent):
         self._offset = centre = None
         if self.fit_intercept:
             weight = np.ones(X.shape[0]) if sample_weight is None else sample_weight
-            self._offset = weighted_mean(X, weight).astype(X.dtype)
+            self._feature_sums = _feature_sums(X, weight)
+            self._offset = (self._feature_sums[1] / self._feature_sums[0]).astype(
+                X.dtype
+            )
             params[-1] = self._initial_intercept(y, weight)
             centre = self._offset.astype(np.float64)
         spreads = column_spreads(X, *nonzero_rows(sample_weight, X.shape[0]), centre)
@@ -198,6 +213,46 @@ class _BaseLinear(BaseGradientDescent):
             raise _too_extreme("X", max_abs(X))
         self._scale = scale
         return params
+
+    def _continue(self, state, data, partial):
+        if partial:
+            self._follow_stream_mean(state, data)
+        return super()._continue(state, data, partial)
+
+    def _follow_stream_mean(self, state, data):
+        """Centre a ``partial_fit`` stream on the mean of every row seen so far.
+
+        The first chunk's mean may be far from the data's (the first chunk
+        of a row-by-row stream is one row), and features centred far from
+        their mean couple the intercept with the coefficients. Each chunk
+        moves the offset to the running weighted mean; the centred
+        intercept (of the parameters, and of their running average) is
+        shifted by ``(new - old) @ coef``, so the model predicts exactly as
+        before. The scaling stays the one the first chunk fixed.
+        """
+        sums = getattr(self, "_feature_sums", None)
+        if self._offset is None or sums is None:  # no intercept; older fits
+            return
+        X, _, weight = _hook_data(data)
+        weight = np.ones(X.shape[0]) if weight is None else weight
+        chunk_total, chunk_sums = _feature_sums(X, weight)
+        total, weighted = sums[0] + chunk_total, sums[1] + chunk_sums
+        if not total > 0:
+            return
+        old, new = self._offset.astype(np.float64), weighted / total
+        if state.average is not None:
+            # The buffers training continues from, as new arrays: the last
+            # fit's (perhaps read-only) ones stay as they were.
+            state.params, state.average = (
+                _shift_intercept(buffer, (new - old) @ self._unscale(buffer))
+                for buffer in (state.params, state.average)
+            )
+        self._feature_sums = (total, weighted)
+        self._offset = new.astype(self._offset.dtype)
+
+    def _unscale(self, params):
+        """The coefficients ``coef`` of a parameter buffer (float64)."""
+        return params[:-1] / self._coef_scale(params.ndim)
 
     def _penalty(self):
         return Penalty(self.penalty, self.alpha, self.l1_ratio)
@@ -226,8 +281,7 @@ class _BaseLinear(BaseGradientDescent):
 
     def _unpack(self, params):
         """Return ``coef`` (one column per target) and ``intercept`` of ``params``."""
-        coef = params[:-1] / self._coef_scale(params.ndim)
-        coef = coef.astype(params.dtype, copy=False)
+        coef = self._unscale(params).astype(params.dtype, copy=False)
         if not self.fit_intercept:
             return coef, np.zeros(np.size(params[-1]), dtype=params.dtype)
         return coef, np.atleast_1d(params[-1] - self._offset @ coef)

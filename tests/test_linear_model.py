@@ -18,6 +18,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skgd import GDRegressor
+from skgd._batching import TrainingData
 from skgd._linear_base import _LinearModel
 from skgd._losses import REGRESSION_LOSSES, Penalty, get_regression_loss
 from skgd.optimizers import Adam, Lion, Optimizer, available_optimizers
@@ -598,3 +599,37 @@ def test_an_explicit_learning_rate_decays_by_lr_times_weight_decay():
         warnings.simplefilter("ignore", ConvergenceWarning)
         reg.fit(X, y)
     assert reg._state.optimizer.decay_scale == 1.0
+
+
+@pytest.mark.parametrize("first_target", [None, 0.005, 2.0])
+@pytest.mark.parametrize("average", ["auto", False])
+def test_a_row_by_row_stream_does_not_depend_on_its_first_row(first_target, average):
+    # The features used to be centred on the first chunk's mean for good:
+    # one row, far from the data's mean, which coupled the intercept with
+    # the coefficients (R² 0.54 to 0.99 depending on y[0]).
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 5))
+    y = X @ rng.normal(size=5) + 0.1 * rng.normal(size=300)
+    if first_target is not None:
+        y[0] = first_target
+    reg = GDRegressor(average=average, random_state=0)
+    for i in range(300):
+        reg.partial_fit(X[i : i + 1], y[i : i + 1])
+    assert reg.score(X[1:], y[1:]) > 0.98
+    assert_allclose(reg._offset, X.mean(axis=0), atol=1e-12)
+
+
+def test_recentring_a_stream_keeps_the_model():
+    rng = np.random.RandomState(1)
+    X = rng.normal(size=(60, 4)) + 3.0
+    y = X @ rng.normal(size=4)
+    reg = GDRegressor(random_state=0)
+    reg.partial_fit(X[:20], y[:20])
+    reg.partial_fit(X[20:40], y[20:40])  # starts averaging
+    state = reg._state.for_next_call()
+    before = reg.predict(X)
+    data = TrainingData(X[40:], y[40:], None, None)
+    params = reg._continue(state, data, partial=True)
+    reg._set_fitted(state.average if state.average is not None else params)
+    assert_allclose(reg.predict(X), before, rtol=1e-12)
+    assert_allclose(reg._offset, X.mean(axis=0), rtol=1e-12)
