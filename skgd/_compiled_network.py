@@ -117,8 +117,10 @@ def _blas_threads(model, largest):
 
     Only in the main thread: the limit is process-wide, and limits set and
     lifted by epochs running at once in several threads could interleave and
-    leave BLAS on one thread for good. Epochs in other threads leave BLAS as
-    it is.
+    leave BLAS on one thread for good; OpenBLAS also ignores a limit set
+    from another thread. Epochs in other threads leave BLAS as it is, so a
+    network fitted in another thread can differ from the same fit in the
+    main thread in the last bits of its products (the user guide says so).
     """
     global _controller
     product = largest * max(n_in * n_out for n_in, n_out in model.layout.shapes)

@@ -2,7 +2,14 @@
 # skgd/_network_epoch.pyx): what every kernel entry verifies before it reads
 # or writes a buffer, so that no argument can make it leave memory.
 
+from cpython.exc cimport PyErr_CheckSignals
 from libc.stdint cimport int32_t, int64_t
+
+# An epoch looks for a pending signal (Ctrl-C) after about this many
+# multiply-adds (a few milliseconds): a long epoch stays interruptible, and
+# the interpreter is entered a few hundred times a second at the most.
+cdef enum:
+    SIGNAL_WORK = 1 << 24
 
 # The index types of CSR matrices (SciPy's int32, or int64 for large ones).
 ctypedef fused csr_index:
@@ -66,4 +73,18 @@ cdef int _check_csr(Py_ssize_t n_data, const csr_index[::1] indices,
             "Malformed CSR matrix: its row pointers must rise from 0 to at most "
             f"{indices.shape[0]} and its column indices lie in [0, {n_cols})."
         )
+    return 0
+
+
+cdef inline int _check_signals(Py_ssize_t *work) except -1 nogil:
+    """Every ``SIGNAL_WORK`` units of ``work``, run Python's signal handlers.
+
+    A handler's error (KeyboardInterrupt, for Ctrl-C) propagates out of the
+    epoch, and the estimator's call is rolled back as for any error. Call it
+    between batches, so that the batch in hand is whole.
+    """
+    if work[0] >= SIGNAL_WORK:
+        work[0] = 0
+        with gil:
+            PyErr_CheckSignals()
     return 0

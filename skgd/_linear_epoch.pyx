@@ -273,6 +273,7 @@ def linear_epoch(
     cdef long long t = t0
     cdef long long steps = 0
     cdef bint diverged = False
+    cdef Py_ssize_t work = 0
     # Per target: offset @ coef, the residual and the sum of dloss.
     cdef double[::1] shift = _zeros(k)
     cdef double[::1] resid = _zeros(k)
@@ -371,6 +372,8 @@ def linear_epoch(
                     n_averaged += 1
                     _average(flat_a, flat_p, m, n_averaged)
             steps += 1
+            work += (hi - lo) * (n_features + 1) * k + 8 * m
+            _check_signals(&work)
     return total, steps, diverged, samples_seen, n_averaged, mu_product
 
 

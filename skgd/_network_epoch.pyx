@@ -149,6 +149,7 @@ def network_epoch(
     cdef Step step
     cdef long long t = t0
     cdef long long steps = 0
+    cdef Py_ssize_t work = 0
 
     _check_network(X, X_data, X_indices, X_indptr, layout, ld, gathered, Y, W,
                    weighted, index, bounds, sizes, rates, layers, activation,
@@ -184,6 +185,8 @@ def network_epoch(
                     p[i] = <floating>(p[i] * step.decay)
             _optimizer_pass(&step, p, &grad[0], slot0, slot1, slot2, m_params)
             steps += 1
+            work += rows.m * n_weights + 8 * m_params
+            _check_signals(&work)
     return total, steps, mu_product
 
 

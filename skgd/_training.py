@@ -8,6 +8,7 @@ stop. Everything that must survive between ``partial_fit`` calls lives in a
 :class:`TrainingState`.
 """
 
+import contextvars
 import copy
 import math
 import sys
@@ -303,7 +304,8 @@ def run_epoch(model, state, config, data, final=False):
     shuffle_rng = state.random_state if config.shuffle else None
     plan = plan_batches(data, config.batch_size, shuffle_rng)
     limit = _loss_limit(state, model)
-    compiled = None if FORCE_REFERENCE else model.compiled_epoch(state, data)
+    forced = _FORCE_REFERENCE.get()
+    compiled = None if forced else model.compiled_epoch(state, data)
     epoch = _reference_epoch if compiled is None else compiled
     total, taken = epoch(model, state, config, data, plan, rates, limit)
     if taken < count:
@@ -353,9 +355,16 @@ def _reference_epoch(model, state, config, data, plan, rates, limit):
     return total, taken
 
 
-#: Run every epoch on the NumPy reference loop, even where a compiled
-#: backend exists (see :func:`reference_epochs`).
-FORCE_REFERENCE = False
+# Whether epochs run on the NumPy reference loop even where a compiled
+# backend exists (see :func:`reference_epochs`). A context variable: the
+# setting holds in the thread (or task) that made it, not in fits that other
+# threads run at the same time.
+_FORCE_REFERENCE = contextvars.ContextVar("skgd_reference_epochs", default=False)
+
+
+def reference_epochs_forced():
+    """Whether :func:`reference_epochs` is in force in this thread."""
+    return _FORCE_REFERENCE.get()
 
 
 @contextmanager
@@ -369,13 +378,14 @@ def reference_epochs():
 
         with reference_epochs():
             GDRegressor(batch_size=1).fit(X, y)
+
+    Only fits in the thread that entered the block are affected.
     """
-    global FORCE_REFERENCE
-    previous, FORCE_REFERENCE = FORCE_REFERENCE, True
+    token = _FORCE_REFERENCE.set(True)
     try:
         yield
     finally:
-        FORCE_REFERENCE = previous
+        _FORCE_REFERENCE.reset(token)
 
 
 def _validation_score(model, state, validation):

@@ -8,6 +8,8 @@ relative in float64, 1e-5 in float32).
 """
 
 import warnings
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 
 import numpy as np
 import pytest
@@ -202,26 +204,37 @@ def test_warm_start_continues_the_optimizer_state():
 def test_divergence_is_caught_in_the_same_epoch(kind):
     X, y = _data(kind)
     errors = []
-    for context in (_training.FORCE_REFERENCE, True):
-        _training.FORCE_REFERENCE = context
-        try:
+    for backend in (nullcontext, reference_epochs):
+        with backend():
             est = GDRegressor(optimizer="sgd", learning_rate=1e4, batch_size=4)
             with pytest.raises(DivergenceError) as error:
                 est.fit(X, y)
             errors.append(str(error.value))
-        finally:
-            _training.FORCE_REFERENCE = False
     assert errors[0] == errors[1]
     # A failed fit leaves no fitted attributes behind, on either backend.
     assert not hasattr(est, "coef_")
 
 
 def test_reference_epochs_restores_the_backend_after_an_error():
-    assert not _training.FORCE_REFERENCE
+    assert not _training.reference_epochs_forced()
     with pytest.raises(RuntimeError), reference_epochs():
-        assert _training.FORCE_REFERENCE
+        assert _training.reference_epochs_forced()
         raise RuntimeError
-    assert not _training.FORCE_REFERENCE
+    assert not _training.reference_epochs_forced()
+
+
+def test_reference_epochs_holds_in_its_own_thread_only():
+    X, y = _data()
+    calls = _count_compiled_calls()
+    try:
+        with reference_epochs(), ThreadPoolExecutor(1) as pool:
+            params = dict(batch_size=8, max_iter=2, tol=None, random_state=0)
+            other = pool.submit(GDRegressor(**params).fit, X, y).result()
+            here = GDRegressor(**params).fit(X, y)
+    finally:
+        calls.undo()
+    assert calls.count == 2  # the other thread's two epochs only
+    _assert_same(other, here)
 
 
 class _MySGD(SGD):

@@ -8,6 +8,7 @@ run here in a subprocess, so a regression shows as a failed test rather
 than a crashed test run.
 """
 
+import importlib
 import subprocess
 import sys
 import textwrap
@@ -353,3 +354,98 @@ def test_malformed_csr_raises_a_clear_error(Estimator):
     fitted = Estimator(max_iter=1, tol=None).fit(np.eye(4), y)
     with pytest.raises(ValueError, match="X is a malformed sparse matrix"):
         fitted.predict(_malformed())
+
+
+# -- interrupting an epoch -----------------------------------------------------------
+
+
+def test_a_long_compiled_epoch_can_be_interrupted():
+    # The epoch runs without the interpreter; it must still look for Ctrl-C
+    # between batches, or a long epoch could not be stopped. Uninterrupted,
+    # this epoch would run for minutes: the timeout is a hang guard.
+    code = """
+        import _thread, threading
+        import numpy as np
+        from numpy.lib.stride_tricks import as_strided
+        from skgd import _linear_epoch
+        n_rows, n_features = 100_000, 1_000_000
+        buffer = np.zeros(n_rows + n_features)
+        X = as_strided(buffer, shape=(n_rows, n_features), strides=(8, 8))
+        P = np.zeros((n_features + 1, 1))
+        threading.Timer(0.5, _thread.interrupt_main).start()
+        try:
+            _linear_epoch.linear_epoch(
+                X, np.empty(0), np.empty(0, np.int32), np.empty(0, np.int32),
+                False, np.ones((n_rows, 1)), np.empty(0), False,
+                np.empty(0, np.intp), np.arange(n_rows + 1, dtype=np.intp),
+                np.ones(n_rows, np.intp), np.full(n_rows, 1e-3), 1.0, 1e300,
+                P, np.zeros((n_features, 1)), np.zeros_like(P),
+                np.ones(n_features), np.zeros(n_features), True, 0, 0.0, 0.0,
+                0.0, 0, np.zeros(5), np.empty((0, 0)), np.empty((0, 0)),
+                np.empty((0, 0)), 0, 1.0, np.empty((0, 0)), 0, 0, 0,
+            )
+        except KeyboardInterrupt:
+            # Whole batches only: each of the first steps moved the intercept.
+            assert 0 < P[-1, 0] < n_rows * 1e-3
+            print("interrupted")
+    """
+    result = _run_in_subprocess(code)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "interrupted"
+
+
+class _InterruptedKernel:
+    """The compiled module, with an epoch interrupted after it ran ``after`` times."""
+
+    def __init__(self, module, name, after):
+        self.module, self.name, self.calls, self.after = module, name, 0, after
+
+    def __getattr__(self, attribute):
+        real = getattr(self.module, attribute)
+        if attribute != self.name:
+            return real
+
+        def epoch(*args):
+            result = real(*args)
+            self.calls += 1
+            if self.calls > self.after:
+                raise KeyboardInterrupt
+            return result
+
+        return epoch
+
+
+@pytest.mark.parametrize(
+    "Estimator, glue, module, name",
+    [
+        (GDRegressor, "_compiled_epoch", "_linear_epoch", "linear_epoch"),
+        (MLPGDClassifier, "_compiled_network", "_network_epoch", "network_epoch"),
+    ],
+)
+def test_an_interrupted_compiled_epoch_rolls_the_call_back(
+    monkeypatch, Estimator, glue, module, name
+):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(80, 4))
+    y = (X[:, 0] > 0).astype(int)
+    first = {"classes": [0, 1]} if Estimator is MLPGDClassifier else {}
+    est = Estimator(batch_size=8, random_state=0).partial_fit(X, y, **first)
+    reference = Estimator(batch_size=8, random_state=0).partial_fit(X, y, **first)
+    before = dict(vars(est))
+    glue_module = importlib.import_module(f"skgd.{glue}")
+    kernel = _InterruptedKernel(getattr(glue_module, module), name, after=0)
+    monkeypatch.setattr(glue_module, module, kernel)
+    with pytest.raises(KeyboardInterrupt):
+        est.partial_fit(X, y)
+    assert kernel.calls == 1  # the compiled epoch ran, then the interrupt came
+    monkeypatch.undo()
+    assert vars(est).keys() == before.keys()
+    assert est._state.t == before["_state"].t
+    # The call left no trace: the stream goes on as if it had not been made.
+    est.partial_fit(X, y)
+    reference.partial_fit(X, y)
+    np.testing.assert_array_equal(_outputs(est, X), _outputs(reference, X))
+
+
+def _outputs(est, X):
+    return est.predict_proba(X) if hasattr(est, "predict_proba") else est.predict(X)
