@@ -11,7 +11,6 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skgd import optimizers
-from skgd._compiled_epoch import available as compiled_available
 from skgd._compiled_epoch import compiled_step
 from skgd.optimizers import (
     SGD,
@@ -70,7 +69,7 @@ def make_problem(seed, shapes=((4,), (3, 2)), n_steps=10):
 # The update rules exist twice: in NumPy (the optimizers' ``update``) and in
 # the compiled epoch of the linear model. Both are checked against the same
 # references.
-BACKENDS = ["reference"] + (["compiled"] if compiled_available() else [])
+BACKENDS = ["reference", "compiled"]
 
 
 def run(optimizer, params, grads, lr, backend="reference"):
