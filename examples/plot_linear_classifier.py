@@ -42,7 +42,7 @@ candidates = {
         loss="modified_huber", random_state=0
     ),
     "SGDClassifier()": SGDClassifier(random_state=0),
-    "LogisticRegression()": LogisticRegression(max_iter=1000),
+    "LogisticRegression(max_iter=1000)": LogisticRegression(max_iter=1000),
 }
 for name, estimator in candidates.items():
     start = time.perf_counter()

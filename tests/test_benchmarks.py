@@ -28,7 +28,7 @@ EXPECTED_ROWS = {
     "classification": [
         "| GDClassifier() |",
         "| SGDClassifier() |",
-        "| LogisticRegression() |",
+        "| LogisticRegression(max_iter=1000) |",
         "| GDClassifier(loss='hinge', batch_size=1) |",
     ],
     "epoch_cost": [
