@@ -30,6 +30,11 @@ weights training starts from, for mini-batches of a given size:
   ``n`` samples, ``(n (b - 1) L + (n - b) L_max) / (b (n - 1))`` (Gower et
   al., 2019), which is ``L`` for full batches and ``L_max`` for ``b = 1``.
 
+Both Lanczos iterations work on the weights the loss of their rows depends
+on: the first-layer weights of a column that is zero in all of them have no
+curvature, so a few rows of a very wide sparse ``X`` cost their nonzeros, not
+the whole first layer.
+
 References
 ----------
 C. Lanczos, "An iteration method for the solution of the eigenvalue problem
@@ -45,6 +50,8 @@ gradient descent", Neural Computation 14, 2002.
 R. M. Gower, N. Loizou, X. Qian, A. Sailanbayev, E. Shulgin and P.
 Richtarik, "SGD: general analysis and improved rates", ICML 2019.
 """
+
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -89,7 +96,8 @@ def mini_batch_lipschitz(model, views, X, Y, weight, batch_size, n_samples):
     lipschitz : float
         The estimate of the loss term (the caller adds the penalty's).
     """
-    top = _top_curvature(model, views, X, Y, weight)
+    start = _StartVector(model.params.size, views)
+    top = _top_curvature(model, X, Y, weight, start)
     if batch_size >= n_samples:
         return top
     # The Gauss-Newton curvature ranks the rows; the few largest are measured
@@ -98,7 +106,7 @@ def mini_batch_lipschitz(model, views, X, Y, weight, batch_size, n_samples):
     largest = max(
         [top]
         + [
-            _top_curvature(model, views, X[i : i + 1], Y[i : i + 1], weight[i : i + 1])
+            _top_curvature(model, X[i : i + 1], Y[i : i + 1], weight[i : i + 1], start)
             for i in ranked
         ]
     )
@@ -106,25 +114,90 @@ def mini_batch_lipschitz(model, views, X, Y, weight, batch_size, n_samples):
     return (n * (b - 1) * top + (n - b) * largest) / (b * (n - 1))
 
 
-def _top_curvature(model, views, X, Y, weight):
+class _StartVector:
+    """The vector every Lanczos iteration of a network starts from.
+
+    One normal draw over all the parameters, split by layer as ``views``
+    splits the flat buffer, and the squared norm of each input's row of
+    first-layer weights in it.
+    """
+
+    def __init__(self, size, views):
+        draw = np.random.RandomState(0).standard_normal(size)
+        self.coefs, self.intercepts = views(draw)
+        first = self.coefs[0]
+        self.input_squares = np.einsum("ij,ij->i", first, first)
+
+
+class _Network(NamedTuple):
+    """What a Hessian-vector product needs of a network.
+
+    A flat vector over it holds the weight matrices, then the bias vectors,
+    then perhaps one more entry, which :meth:`views` leaves out.
+    """
+
+    activation: str
+    output: object
+    coefs: list
+    intercepts: list
+
+    def views(self, buffer):
+        """Return the lists of weight matrices and bias vectors, views of ``buffer``."""
+        parts, offset = [], 0
+        for array in [*self.coefs, *self.intercepts]:
+            parts.append(buffer[offset : offset + array.size].reshape(array.shape))
+            offset += array.size
+        return parts[: len(self.coefs)], parts[len(self.coefs) :]
+
+
+def _restrict(model, X, start):
+    """The weights that the loss of ``X`` depends on, and ``start`` on them.
+
+    The first-layer weights of the columns that are zero in every row of
+    ``X`` do not change its loss: the Hessian is zero in their rows and
+    columns, so the Krylov space of ``start`` lies in the span of the other
+    weights and of ``e``, the part of ``start`` on those idle weights.
+    Lanczos iteration goes the same (up to rounding) in these coordinates:
+    the other weights and, if any are idle, one more along ``e / |e|``,
+    where ``H`` is zero. For a sparse row that is its nonzeros times the
+    first hidden layer's width, not the whole first layer.
+
+    Returns the network on the used columns, ``X`` on them, and the start
+    vector in these coordinates (of the same norm).
+    """
+    if sp.issparse(X):
+        used = np.unique(X.tocsr().indices)
+    else:
+        used = np.flatnonzero(X.any(axis=0))
+    coefs, parts = list(model.coefs), [*start.coefs, *start.intercepts]
+    if used.size < X.shape[1]:
+        X = X[:, used]
+        coefs[0], parts[0] = coefs[0][used], parts[0][used]
+        parts.append(np.sqrt(np.delete(start.input_squares, used).sum()))
+    network = _Network(model.activation, model.output, coefs, list(model.intercepts))
+    return network, X, np.concatenate([np.ravel(part) for part in parts])
+
+
+def _top_curvature(model, X, Y, weight, start):
     """Largest |eigenvalue| of the Hessian, by Lanczos iteration.
 
     Lanczos iteration (with full reorthogonalisation) finds the extreme
     eigenvalues of a symmetric matrix in far fewer products than power
     iteration; its estimates, the eigenvalues of the tridiagonal matrix built
-    so far, approach them from within the spectrum.
+    so far, approach them from within the spectrum. It runs on the weights
+    the loss of ``X`` depends on (:func:`_restrict`), from ``start``.
     """
-    size = model.params.size
-    v = np.random.RandomState(0).standard_normal(size)
+    network, X, v = _restrict(model, X, start)
     basis = [v / np.linalg.norm(v)]
     diagonal, off_diagonal, estimate = [], [], 0.0
+    projection = np.empty_like(v)  # reused: a new one each time costs more
     scaled = weight / X.shape[0]
-    for _ in range(min(_LANCZOS_STEPS, size)):
-        w = _hessian_product(model, views, X, Y, scaled, basis[-1])
+    for _ in range(min(_LANCZOS_STEPS, v.size)):
+        w = _hessian_product(network, network.views, X, Y, scaled, basis[-1])
         diagonal.append(float(w @ basis[-1]))
         for u in basis:
-            w -= (w @ u) * u
-        if not np.isfinite([*diagonal, *off_diagonal, *w]).all():
+            w -= np.multiply(w @ u, u, out=projection)
+        if not all(np.isfinite(values).all() for values in (diagonal, off_diagonal, w)):
             return np.inf  # too extreme for floating point: the caller says so
         previous = estimate
         ritz = eigvalsh_tridiagonal(np.array(diagonal), np.array(off_diagonal))
@@ -133,7 +206,8 @@ def _top_curvature(model, views, X, Y, weight):
         if not norm > 1e-10 * estimate or estimate - previous <= _RTOL * estimate:
             break
         off_diagonal.append(norm)
-        basis.append(w / norm)
+        w /= norm
+        basis.append(w)
     return estimate
 
 
@@ -147,7 +221,7 @@ def _hessian_product(model, views, X, Y, weight, v):
     second = SECOND_DERIVATIVES[model.activation]
     coefs, intercepts = model.coefs, model.intercepts
     v_coefs, v_intercepts = views(v)
-    product = np.empty_like(v)
+    product = np.zeros(v.shape)  # entries past the weights stay zero
     p_coefs, p_intercepts = views(product)
     last = len(coefs) - 1
     inputs, r_inputs, r_z = [X], [None], []
@@ -189,7 +263,9 @@ def _hessian_product(model, views, X, Y, weight, v):
 def _sample_curvatures(model, X):
     """Top eigenvalue of each row's Gauss-Newton matrix ``J^T H_z J``."""
     n_outputs = model.layer_units[-1]
-    chunk = max(1, _CHUNK_VALUES // (n_outputs * max(model.layer_units)))
+    # The errors of the layers after the input are the largest arrays (the
+    # inputs' own width only enters through X's rows).
+    chunk = max(1, _CHUNK_VALUES // (n_outputs * max(model.layer_units[1:])))
     return np.concatenate(
         [
             _gauss_newton_tops(model, X[start : start + chunk])
@@ -213,8 +289,10 @@ def _gauss_newton_tops(model, X):
     gram = 0.0
     for layer in range(len(model.coefs) - 1, -1, -1):
         a = inputs[layer]
-        squares = a.multiply(a) if sp.issparse(a) else a * a
-        norms = np.asarray(squares.sum(axis=1)).ravel()
+        if sp.issparse(a):
+            norms = np.asarray(a.multiply(a).sum(axis=1)).ravel()
+        else:
+            norms = np.einsum("ij,ij->i", a, a)
         gram = gram + (norms + 1.0)[:, None, None] * (delta @ delta.transpose(0, 2, 1))
         if layer:
             delta = delta @ model.coefs[layer].T

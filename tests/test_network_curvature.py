@@ -1,5 +1,8 @@
 """Tests of MLPGDClassifier's automatic learning rate, from the curvature."""
 
+import subprocess
+import sys
+import textwrap
 import warnings
 
 import numpy as np
@@ -10,6 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
+from skgd import _network_curvature
 from skgd._classification_losses import OUTPUTS
 from skgd._neural_network import MLPGDClassifier, _Layout, _MLPModel
 
@@ -173,3 +177,95 @@ def test_hessian_product_is_exact(activation, kind):
         column = (grad(params + eps * e) - grad(params - eps * e)) / (2 * eps)
         np.testing.assert_allclose(H[:, j], column, atol=1e-7)
     np.testing.assert_allclose(H, H.T, atol=1e-12)
+
+
+def _wide_sparse(n_rows, n_columns, per_row, seed):
+    """Rows of ``per_row`` ones at random columns of a very wide CSR matrix."""
+    rng = np.random.RandomState(seed)
+    columns = [
+        np.sort(rng.choice(n_columns, per_row, replace=False)) for _ in range(n_rows)
+    ]
+    indptr = np.arange(0, n_rows * per_row + 1, per_row)
+    data = (np.ones(n_rows * per_row), np.concatenate(columns), indptr)
+    return sp.csr_matrix(data, shape=(n_rows, n_columns))
+
+
+def test_lanczos_works_on_the_weights_the_rows_reach(monkeypatch):
+    # The loss of a few sparse rows depends on the first-layer weights of
+    # their nonzero columns only: the Hessian-vector products, and the
+    # vectors Lanczos iteration keeps, must be that size, not the network's.
+    X = _wide_sparse(n_rows=30, n_columns=50_000, per_row=3, seed=0)
+    y = np.arange(30) % 3
+    calls = []
+    product = _network_curvature._hessian_product
+
+    def recorded(model, views, X, Y, weight, v):
+        # The used weights, the later layers' and one entry for all the rest.
+        bound = np.unique(X.indices).size * 5 + (5 * 3 + 5 + 3) + 1
+        calls.append((X.shape[0], v.size, bound))
+        return product(model, views, X, Y, weight, v)
+
+    monkeypatch.setattr(_network_curvature, "_hessian_product", recorded)
+    settings = dict(optimizer="sgd", max_iter=1, tol=None, random_state=0)
+    clf = MLPGDClassifier((5,), batch_size=4, **settings).fit(X, y)
+    assert 0 < clf.learning_rate_ < np.inf
+    # All the rows, then each of the rows of largest curvature on its own.
+    assert {n_rows for n_rows, _, _ in calls} == {1, 30}
+    assert all(size <= bound for _, size, bound in calls), max(calls)
+
+
+@pytest.mark.parametrize("batch_size", [1, 40])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_lanczos_on_the_used_weights_matches_all_the_weights(sparse, batch_size):
+    # Inputs with columns that are zero in every row, or in a single row.
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 12) * (rng.rand(40, 12) < 0.3)
+    X[:, [2, 7]] = 0.0
+    X = sp.csr_matrix(X) if sparse else X
+    Y = np.eye(3)[rng.randint(3, size=40)]
+    units = [12, 6, 3]
+    model = _MLPModel(_glorot(units, "tanh", 0), units, "tanh", OUTPUTS["softmax"], 0)
+    views = _Layout(units).views
+
+    def everything(model, X, start):
+        network = _network_curvature._Network(
+            model.activation, model.output, model.coefs, model.intercepts
+        )
+        parts = [*start.coefs, *start.intercepts]
+        return network, X, np.concatenate([part.ravel() for part in parts])
+
+    args = (model, views, X, Y, np.linspace(0.5, 1.5, 40), batch_size, 40)
+    restricted = _network_curvature.mini_batch_lipschitz(*args)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_network_curvature, "_restrict", everything)
+        full = _network_curvature.mini_batch_lipschitz(*args)
+    assert restricted == pytest.approx(full, rel=1e-10)
+
+
+def test_auto_rate_on_very_wide_sparse_input_finishes():
+    # 20 million weights, almost all of them on columns no row uses. The
+    # timeout only guards against a hang (it is not a speed limit).
+    script = textwrap.dedent(
+        """
+        import warnings
+        import numpy as np
+        import scipy.sparse as sp
+        from skgd import MLPGDClassifier
+
+        rng = np.random.RandomState(0)
+        n_rows, n_columns = 50, 2_000_000
+        columns = rng.randint(n_columns, size=n_rows)
+        data = (np.ones(n_rows), columns, np.arange(n_rows + 1))
+        X = sp.csr_matrix(data, shape=(n_rows, n_columns))
+        clf = MLPGDClassifier((10,), batch_size=10, max_iter=1, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            clf.fit(X, np.arange(n_rows) % 2)
+        print(clf.learning_rate_)
+        """
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr
+    assert 0 < float(run.stdout) < np.inf
