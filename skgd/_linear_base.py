@@ -130,9 +130,14 @@ class _LinearModel(Model):
 
 
 def _feature_sums(X, weight):
-    """The total weight and the weighted column sums of ``X``, in float64."""
-    weight = np.asarray(weight, np.float64)
-    return float(weight.sum()), np.asarray(X.T @ weight, np.float64).ravel()
+    """The total weight and the weighted column sums of ``X`` (as float64).
+
+    The product is in X's precision: float64 weights would make NumPy copy
+    a float32 X to float64.
+    """
+    weight = np.asarray(weight)
+    sums = X.T @ weight.astype(X.dtype, copy=False)
+    return float(weight.sum(dtype=np.float64)), np.asarray(sums, np.float64).ravel()
 
 
 def _shift_intercept(params, shift):
