@@ -22,7 +22,13 @@ from sklearn.utils.validation import _check_sample_weight
 
 from ._batching import TrainingData, n_batches
 from ._callbacks import CallbackSupportMixin, fitted_attributes, start_callbacks
-from ._training import LoopConfig, TrainingState, stop_message, train
+from ._training import (
+    LoopConfig,
+    TrainingState,
+    stop_message,
+    train,
+    train_full_batch,
+)
 from .optimizers import (
     Optimizer,
     OptimizerState,
@@ -64,6 +70,27 @@ def training_method(method):
             raise
 
     return wrapper
+
+
+def steps_on_chunks(estimator):
+    """Whether ``partial_fit`` is available: the optimizer steps per chunk.
+
+    A full-batch solver (``optimizer="lbfgs"``) minimises the objective on
+    the whole training set, so the estimator has no ``partial_fit``, as
+    ``MLPClassifier(solver="lbfgs")`` has none.
+    """
+    optimizer = estimator.optimizer
+    if isinstance(optimizer, str):
+        optimizer = (
+            get_optimizer(optimizer) if optimizer in available_optimizers() else None
+        )
+    if getattr(optimizer, "full_batch", False):
+        raise AttributeError(
+            "partial_fit is not available with a full-batch solver "
+            f"(optimizer={estimator.optimizer!r}): it trains on the whole "
+            "training set. Use fit, or an optimizer that steps on each batch."
+        )
+    return True
 
 
 def _same_hyperparameters(a, b):
@@ -359,6 +386,8 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         sets the batch size. ``scale``, if given, replaces the scale of the
         coefficients estimated from this data (see :meth:`_continue`).
         """
+        if optimizer.full_batch:  # a line search sets the steps
+            return 1.0, scale
         if self.learning_rate != "auto":
             return float(self.learning_rate), scale
         batch_size = self._batch_size(X.shape[0] if n_samples is None else n_samples)
@@ -534,20 +563,29 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         callback_y, callback_weight = (
             (y, sample_weight) if callback_data is None else callback_data
         )
+        solver = state.optimizer.optimizer.full_batch
+        if solver:
+            self._check_full_batch(partial, model)
+            config.average_start, state.average = 0, None
         try:
             callbacks = start_callbacks(
                 self, X, callback_y, callback_weight, max_epochs, fitted
             )
-            reason = train(
-                model,
-                state,
-                config,
-                data,
-                validation,
-                max_epochs,
-                not partial,
-                callbacks,
-            )
+            if solver:
+                reason = train_full_batch(
+                    model, state, data, max_epochs, self.tol, callbacks
+                )
+            else:
+                reason = train(
+                    model,
+                    state,
+                    config,
+                    data,
+                    validation,
+                    max_epochs,
+                    not partial,
+                    callbacks,
+                )
             self._finish(state, params, config, partial, first_epoch)
             if callbacks is not None:
                 callbacks.end()
@@ -559,6 +597,28 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         if not (partial or reason or self.tol is None):
             self._warn_not_converged()
         return self
+
+    def _check_full_batch(self, partial, model):
+        """Refuse what a full-batch solver (``"lbfgs"``) cannot do."""
+        name = type(self).__name__
+        if partial:
+            raise ValueError(
+                f"{name}.partial_fit needs an optimizer that steps on each "
+                "chunk; optimizer='lbfgs' minimises the objective on the whole "
+                "training set. Use fit, or another optimizer."
+            )
+        if self.early_stopping:
+            raise ValueError(
+                "early_stopping is not available with optimizer='lbfgs', which "
+                "trains on the whole training set without epochs to score. Set "
+                "early_stopping=False, or use another optimizer."
+            )
+        if model.has_prox:
+            raise ValueError(
+                "optimizer='lbfgs' needs a differentiable objective, and the L1 "
+                "part of the penalty is not: use penalty='l2' or None, or "
+                "another optimizer."
+            )
 
     def _warn_not_converged(self):
         warnings.warn(

@@ -13,13 +13,10 @@ linear model's backend (:mod:`skgd._compiled_epoch`): both extensions
 include the same compiled update rules.
 """
 
-import threading
-from contextlib import nullcontext
-
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import ThreadpoolController
 
+from ._blas import SERIAL_PRODUCT, THREADED_PRODUCT, serial_blas
 from ._classification_losses import LogisticCrossEntropy, SoftmaxCrossEntropy
 from ._compiled_epoch import _OPTIMIZERS, _hyperparameters, _readable
 from ._training import _reference_epoch
@@ -34,17 +31,15 @@ _ACTIVATIONS = {"identity": 0, "relu": 1, "tanh": 2, "logistic": 3}
 _ROWS, _COLUMNS, _GATHER, _CSR = range(4)
 
 # An epoch whose largest matrix product has from _SERIAL_PRODUCT to
-# _THREADED_PRODUCT multiply-adds runs its BLAS calls on one thread. Below,
-# OpenBLAS uses one thread anyway. Above, SciPy's BLAS (the extension's)
-# wakes its threads, which compete for the cores with those of NumPy's
-# BLAS, still spinning after NumPy's last product (the validation score,
-# the last batch's check): on two cores, epochs with products of 2**20 to
-# 2**25.6 multiply-adds took 1.2 to 5 times longer (median) with threads
-# than without, single epochs up to 12 times. Larger products are left to
-# BLAS, whose threads should pay off there on more cores.
-_SERIAL_PRODUCT = 2**18
-_THREADED_PRODUCT = 2**26
-_controller = None
+# _THREADED_PRODUCT multiply-adds runs its BLAS calls on one thread (see
+# skgd._blas). Above, SciPy's BLAS (the extension's) wakes its threads,
+# which compete for the cores with those of NumPy's BLAS, still spinning
+# after NumPy's last product (the validation score, the last batch's
+# check): on two cores, epochs with products of 2**20 to 2**25.6
+# multiply-adds took 1.2 to 5 times longer (median) with threads than
+# without, single epochs up to 12 times.
+_SERIAL_PRODUCT = SERIAL_PRODUCT
+_THREADED_PRODUCT = THREADED_PRODUCT
 
 
 def available():
@@ -113,26 +108,12 @@ def _layer_table(model):
 
 
 def _blas_threads(model, largest):
-    """A context running BLAS on one thread when the products are small.
+    """A context running BLAS on one thread when the products are mid-sized.
 
-    Only in the main thread: the limit is process-wide, and limits set and
-    lifted by epochs running at once in several threads could interleave and
-    leave BLAS on one thread for good; OpenBLAS also ignores a limit set
-    from another thread. Epochs in other threads leave BLAS as it is, so a
-    network fitted in another thread can differ from the same fit in the
-    main thread in the last bits of its products (the user guide says so).
+    See :func:`skgd._blas.serial_blas`, with this module's thresholds.
     """
-    global _controller
     product = largest * max(n_in * n_out for n_in, n_out in model.layout.shapes)
-    if (
-        product < _SERIAL_PRODUCT
-        or product >= _THREADED_PRODUCT
-        or threading.current_thread() is not threading.main_thread()
-    ):
-        return nullcontext()
-    if _controller is None:
-        _controller = ThreadpoolController()
-    return _controller.limit(limits=1, user_api="blas")
+    return serial_blas(product, _SERIAL_PRODUCT, _THREADED_PRODUCT)
 
 
 class _NetworkEpoch:

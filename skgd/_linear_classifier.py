@@ -17,7 +17,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._base import BaseGradientDescent, training_method
+from ._base import BaseGradientDescent, steps_on_chunks, training_method
 from ._classification_losses import check_labels, weigh_classes
 from ._classification_losses import fit_binarizer as _fit_binarizer
 from ._linear_base import _BaseLinear, _LinearModel
@@ -110,7 +110,9 @@ class GDClassifier(LinearClassifierMixin, _BaseLinear):
         The update rule: a name from
         :func:`skgd.optimizers.available_optimizers` or an
         :class:`~skgd.optimizers.Optimizer` object, whose hyperparameters
-        can be grid-searched as ``optimizer__<name>``.
+        can be grid-searched as ``optimizer__<name>``. ``"lbfgs"``
+        (:class:`~skgd.optimizers.LBFGS`) minimises the objective on the
+        full batch with a line search and has no ``partial_fit``.
     learning_rate : float or "auto", default="auto"
         The base step size, scaled over time by ``schedule``, for the
         coefficients of the implicitly rescaled features. ``"auto"`` derives
@@ -412,6 +414,7 @@ class GDClassifier(LinearClassifierMixin, _BaseLinear):
             X, Y, sample_weight, partial=False, init=init, callback_data=callback_data
         )
 
+    @available_if(steps_on_chunks)
     @_fit_context(prefer_skip_nested_validation=True)
     @training_method
     def partial_fit(self, X, y, classes=None, sample_weight=None):

@@ -6,9 +6,10 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import BaseGradientDescent, training_method
+from ._base import BaseGradientDescent, steps_on_chunks, training_method
 from ._linear_base import _BaseLinear, _LinearModel, _too_extreme
 from ._linear_statistics import (
     max_abs,
@@ -65,7 +66,8 @@ class GDRegressor(RegressorMixin, _BaseLinear):
         The update rule: a name from :func:`skgd.optimizers.available_optimizers`
         (``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adagrad"``, ``"rmsprop"``,
         ``"adam"``, ``"amsgrad"``, ``"adamw"``, ``"nadam"``, ``"radam"``,
-        ``"adamax"``, ``"adadelta"``, ``"lion"``) or an
+        ``"adamax"``, ``"adadelta"``, ``"lion"``, or ``"lbfgs"``, a
+        full-batch solver without ``partial_fit``) or an
         :class:`~skgd.optimizers.Optimizer` object, whose hyperparameters can
         be grid-searched as ``optimizer__<name>``.
     learning_rate : float or "auto", default="auto"
@@ -406,6 +408,7 @@ class GDRegressor(RegressorMixin, _BaseLinear):
             init = partial(self._check_init, coef_init, intercept_init)
         return self._fit_gd(X, y, sample_weight, partial=False, init=init)
 
+    @available_if(steps_on_chunks)
     @_fit_context(prefer_skip_nested_validation=True)
     @training_method
     def partial_fit(self, X, y, sample_weight=None):

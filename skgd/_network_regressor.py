@@ -5,8 +5,9 @@ from numbers import Real
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 
-from ._base import training_method
+from ._base import steps_on_chunks, training_method
 from ._neural_network import _BaseMLP, _Layout, _shared_docs
 from ._regression_outputs import (
     REGRESSION_OUTPUTS,
@@ -242,6 +243,7 @@ class MLPGDRegressor(RegressorMixin, _BaseMLP):
             X, Y, sample_weight, partial=False, callback_data=callback_data
         )
 
+    @available_if(steps_on_chunks)
     @_fit_context(prefer_skip_nested_validation=True)
     @training_method
     def partial_fit(self, X, y, sample_weight=None):

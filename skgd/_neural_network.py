@@ -13,6 +13,7 @@ import numpy as np
 from scipy.special import log_expit
 from sklearn.base import ClassifierMixin, _fit_context, is_classifier
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     check_is_fitted,
@@ -21,7 +22,7 @@ from sklearn.utils.validation import (
 )
 
 from ._activations import ACTIVATIONS
-from ._base import BaseGradientDescent, training_method
+from ._base import BaseGradientDescent, steps_on_chunks, training_method
 from ._classification_losses import (
     OUTPUTS,
     check_labels,
@@ -215,6 +216,9 @@ _DOCS = {
         The update rule: a name from :func:`skgd.optimizers.available_optimizers`
         or an :class:`~skgd.optimizers.Optimizer` object, whose
         hyperparameters can be grid-searched as ``optimizer__<name>``.
+        ``"lbfgs"`` (:class:`~skgd.optimizers.LBFGS`) minimises the objective
+        on the full batch with a line search, as ``solver="lbfgs"`` of
+        ``{reference}``, and has no ``partial_fit``.
     learning_rate : float or "auto", default="auto"
         The base step size, scaled over time by ``schedule``, like
         ``learning_rate_init`` of ``{reference}``. ``"auto"`` derives it
@@ -719,6 +723,7 @@ class MLPGDClassifier(ClassifierMixin, _BaseMLP):
             X, Y, sample_weight, partial=False, callback_data=callback_data
         )
 
+    @available_if(steps_on_chunks)
     @_fit_context(prefer_skip_nested_validation=True)
     @training_method
     def partial_fit(self, X, y, sample_weight=None, classes=None):

@@ -17,8 +17,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import minimize
 
 from ._batching import iter_batches, n_batches, plan_batches
+from ._blas import serial_blas
 from .optimizers import OptimizerState
 
 
@@ -483,6 +485,99 @@ def train(
         # found it: a step size too large for the data.
         raise DivergenceError(divergence_message(state.n_iter, state.last_rate))
     return reason
+
+
+def train_full_batch(model, state, data, max_iterations, tol, callbacks=None):
+    """Minimise the objective on all training rows with SciPy's L-BFGS-B.
+
+    The optimizer of ``state`` (an :class:`~skgd.optimizers.LBFGS`) sets
+    the memory and the line search. Each iteration is recorded as an epoch
+    is: its objective in the loss curve, one more ``n_iter``. Training stops
+    when the largest entry of the gradient falls below ``tol**2`` times its
+    value at the start (``tol`` None: never on the gradient), when the
+    objective stops falling, after ``max_iterations``, or when a callback
+    asks. The objective's distance to its optimum falls as the square of the
+    gradient's, so ``tol**2`` on the gradient leaves a relative objective
+    gap of about ``tol`` even on a problem of condition number ``1 / tol``.
+
+    Returns
+    -------
+    reason : {"converged", "callback"} or None
+        None when ``max_iterations`` iterations ran.
+    """
+    optimizer = state.optimizer.optimizer
+    flat, grad = model.params.reshape(-1), model.grad.reshape(-1)
+    X, y, weight = data.X, data.y, data.sample_weight
+    scale = 1.0 / (data.n_samples * data.mean_weight)
+    last = {}
+
+    def objective(theta):
+        flat[...] = theta
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            loss = float(model.loss_grad(X, y, weight, scale))
+        if not (math.isfinite(loss) and np.isfinite(grad).all()):
+            raise DivergenceError(_SOLVER_OVERFLOW)
+        last.update(theta=theta.copy(), loss=loss)
+        return loss, grad.astype(np.float64)
+
+    first = len(state.loss_curve)
+    start = flat.astype(np.float64)
+    _, gradient = objective(start)
+    gtol = 0.0 if tol is None else tol**2 * float(np.max(np.abs(gradient), initial=0))
+    kept = {"theta": start}
+
+    def record(theta):
+        loss = last["loss"] if np.array_equal(theta, last["theta"]) else None
+        loss = objective(theta)[0] if loss is None else loss
+        kept["theta"] = theta.copy()
+        state.loss_curve.append(loss)
+        state.best_loss = min(state.best_loss, loss)
+        state.n_iter += 1
+        state.t += 1
+        state.samples_seen += data.n_samples
+        if callbacks is not None:
+            callbacks.epoch_begin()
+            if callbacks.epoch_end():
+                raise StopIteration
+
+    # The largest product of an evaluation: X (or its first layer) times
+    # the parameters.
+    product = data.X.shape[0] * flat.size
+    try:
+        with serial_blas(product):
+            result = minimize(
+                objective,
+                start,
+                jac=True,
+                method="L-BFGS-B",
+                callback=record,
+                options={
+                    "maxiter": max_iterations,
+                    "maxcor": optimizer.memory,
+                    "maxls": optimizer.max_line_search,
+                    "gtol": gtol,
+                },
+            )
+    except StopIteration:  # SciPy before 1.11 lets it through
+        reason, theta = "callback", kept["theta"]
+    else:
+        # Status 1: the iteration (or evaluation) limit; 99: a callback
+        # stopped it; 0 and 2: no further progress is possible.
+        reason = {1: None, 99: "callback"}.get(result.status, "converged")
+        theta = result.x if result.status != 99 else kept["theta"]
+    if len(state.loss_curve) == first:
+        # Optimal at the start (a zero gradient): one iteration that stayed.
+        record(theta)
+    flat[...] = theta
+    state.last_rate = 1.0
+    return reason
+
+
+_SOLVER_OVERFLOW = (
+    "The objective or its gradient overflowed during L-BFGS: the values of "
+    "X or y are too large in magnitude. Bring them to a moderate scale first "
+    "(for example with StandardScaler)."
+)
 
 
 def _train_epoch(model, state, config, data, validation, final, callbacks=None):

@@ -15,11 +15,12 @@ from skgd.optimizers import (
     NAdam,
     RMSProp,
     available_optimizers,
+    get_optimizer,
 )
 
 # Every optimizer string, and the settings the strings leave out.
 OPTIMIZERS = [
-    *available_optimizers(),
+    *(name for name in available_optimizers() if not get_optimizer(name).full_batch),
     SGD(momentum=0.5, dampening=0.3),
     RMSProp(momentum=0.9, centered=True),
     AdaGrad(initial_accumulator_value=0.1),

@@ -224,7 +224,7 @@ def test_demo_figure_tells_every_curve_apart(tmp_path, capsys):
         assert fig.get_layout_engine() is not None
         for ax in fig.axes:
             lines = ax.get_lines()
-            assert len(lines) == len(names) == 14
+            assert len(lines) == len(names) == 15
             styles = {(str(line.get_color()), line.get_linestyle()) for line in lines}
             assert len(styles) == len(names)
         labels = [t.get_text() for t in fig.axes[-1].get_legend().get_texts()]

@@ -327,3 +327,50 @@ def test_perceptron_starting_at_rounding_noise_does_not_diverge():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X, y, intercept_init=[1e-18])
     assert clf.score(X, y) > 0.95
+
+
+@pytest.mark.parametrize(
+    "load", [load_iris, load_breast_cancer, load_digits], ids=lambda f: f.__name__
+)
+def test_lbfgs_reaches_the_logistic_regression_optimum(load):
+    # First-order defaults stop at 2 to 5 times the optimal objective on
+    # these; the full-batch quasi-Newton solver reaches it.
+    X, y = load(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    alpha = 1e-4
+    clf = GDClassifier(optimizer="lbfgs", alpha=alpha).fit(X, y)
+    best = LogisticRegression(C=1 / (alpha * len(y)), tol=1e-12, max_iter=10_000)
+    best.fit(X, y)
+
+    def objective(est):
+        proba = np.clip(est.predict_proba(X), 1e-300, None)
+        data = -np.mean(
+            np.log(proba[np.arange(len(y)), np.searchsorted(est.classes_, y)])
+        )
+        return data + alpha / 2 * np.sum(est.coef_**2)
+
+    assert objective(clf) <= objective(best) * (1 + 1e-5)
+    assert clf.n_iter_ < 200
+
+
+@pytest.mark.parametrize(
+    "params, method, match",
+    [
+        ({"early_stopping": True}, "fit", "early_stopping is not available"),
+        ({"penalty": "l1"}, "fit", "needs a differentiable objective"),
+    ],
+)
+def test_lbfgs_refuses_what_a_full_batch_solver_cannot_do(params, method, match):
+    X, y = load_iris(return_X_y=True)
+    clf = GDClassifier(optimizer="lbfgs", **params)
+    with pytest.raises(ValueError, match=match):
+        getattr(clf, method)(X, y)
+    assert not hasattr(clf, "coef_")
+
+
+def test_lbfgs_has_no_partial_fit():
+    clf = GDClassifier(optimizer="lbfgs")
+    assert not hasattr(clf, "partial_fit")
+    with pytest.raises(AttributeError, match="has no attribute 'partial_fit'"):
+        _ = clf.partial_fit
+    assert hasattr(clf.set_params(optimizer="adam"), "partial_fit")

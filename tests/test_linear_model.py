@@ -633,3 +633,24 @@ def test_recentring_a_stream_keeps_the_model():
     reg._set_fitted(state.average if state.average is not None else params)
     assert_allclose(reg.predict(X), before, rtol=1e-12)
     assert_allclose(reg._offset, X.mean(axis=0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_lbfgs_reaches_the_ridge_solution_on_raw_data(dtype):
+    X, y = make_regression(500, 8, noise=5.0, random_state=0)
+    X = (X * np.logspace(-3, 3, 8) + 50.0).astype(dtype)
+    y = y.astype(dtype)
+    alpha = 1e-3
+    reg = GDRegressor(optimizer="lbfgs", alpha=alpha).fit(X, y)
+    ridge = Ridge(alpha=alpha * len(y)).fit(X.astype(np.float64), y)
+    rtol = 1e-6 if dtype == np.float64 else 1e-3
+    assert_allclose(reg.coef_, ridge.coef_, rtol=rtol)
+    assert reg.coef_.dtype == dtype
+    assert len(reg.loss_curve_) == reg.n_iter_ > 0
+    assert np.all(np.diff(reg.loss_curve_) <= 1e-12 * abs(reg.loss_curve_[0]))
+
+
+def test_lbfgs_warns_when_it_runs_out_of_iterations():
+    X, y = make_regression(200, 5, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="Maximum number of epochs"):
+        GDRegressor(optimizer="lbfgs", max_iter=2).fit(X, y)

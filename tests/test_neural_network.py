@@ -561,3 +561,16 @@ def test_invalid_class_weight_values_name_class_weight(class_weight, message):
     only_zeros = MLPGDClassifier((3,), class_weight={0: 0.0}, max_iter=2)
     with pytest.raises(ValueError, match="^class_weight.*positive sample_weight"):
         only_zeros.fit(X, y, sample_weight=(y == 0).astype(float))
+
+
+def test_lbfgs_trains_a_network_on_the_full_batch():
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    clf = MLPGDClassifier(optimizer="lbfgs", max_iter=300, random_state=0)
+    with warnings.catch_warnings():
+        # A network's gradient takes longer to fall to tol**2 of its start.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert clf.score(X, y) == 1.0
+    assert clf.n_iter_ == len(clf.loss_curve_) <= 300
+    assert clf.loss_curve_[-1] < 0.05 * clf.loss_curve_[0]

@@ -13,6 +13,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from skgd import optimizers
 from skgd._compiled_epoch import compiled_step
 from skgd.optimizers import (
+    LBFGS,
     SGD,
     Adadelta,
     AdaGrad,
@@ -48,7 +49,11 @@ BUILTINS = {
     "adamax": (Adamax, {}),
     "adadelta": (Adadelta, {}),
     "lion": (Lion, {}),
+    "lbfgs": (LBFGS, {}),
 }
+# The rules applied to each batch's gradient: every built-in but the
+# full-batch solver.
+STEP_RULES = sorted(name for name, (cls, _) in BUILTINS.items() if not cls.full_batch)
 
 
 def make_problem(seed, shapes=((4,), (3, 2)), n_steps=10):
@@ -322,8 +327,8 @@ def test_torch_reference_data_covers_every_builtin():
     classes = {
         type(_optimizer_from_spec(c["optimizer"])) for c in TORCH_REFERENCE["cases"]
     }
-    assert names >= set(available_optimizers()) - {"lion"}
-    assert classes == {cls for cls, _ in BUILTINS.values()} - {Lion}
+    assert names >= set(STEP_RULES) - {"lion"}
+    assert classes == {cls for cls, _ in BUILTINS.values()} - {Lion, LBFGS}
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -445,7 +450,7 @@ def minimize(name, grad, x0, lr, n_steps):
 
 
 def test_convergence_tables_cover_every_builtin():
-    assert set(QUADRATIC) == set(ROSENBROCK) == set(available_optimizers())
+    assert set(QUADRATIC) == set(ROSENBROCK) == set(STEP_RULES)
 
 
 @pytest.mark.parametrize("name", sorted(QUADRATIC))
@@ -555,7 +560,7 @@ def test_nesterov_needs_momentum_without_dampening(kwargs):
 # Behaviour shared by every built-in
 
 
-@pytest.mark.parametrize("name", sorted(BUILTINS))
+@pytest.mark.parametrize("name", STEP_RULES)
 def test_stepping_does_not_mutate_the_optimizer(name):
     optimizer = get_optimizer(name)
     before = copy.deepcopy(vars(optimizer))
@@ -564,7 +569,7 @@ def test_stepping_does_not_mutate_the_optimizer(name):
     assert vars(optimizer) == before
 
 
-@pytest.mark.parametrize("name", sorted(BUILTINS))
+@pytest.mark.parametrize("name", STEP_RULES)
 def test_float32_parameters_stay_float32(name):
     params, grads = make_problem(seed=3, n_steps=5)
     params32 = [p.astype(np.float32) for p in params]
@@ -582,7 +587,7 @@ def test_float32_parameters_stay_float32(name):
         assert_allclose(p32, p64, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("name", sorted(BUILTINS))
+@pytest.mark.parametrize("name", STEP_RULES)
 def test_parameters_are_updated_independently(name):
     params, grads = make_problem(seed=4, shapes=((3,), (4, 2)), n_steps=6)
     together = run(get_optimizer(name), params, grads, 0.01)[-1]
@@ -590,6 +595,12 @@ def test_parameters_are_updated_independently(name):
         alone = run(get_optimizer(name), [p], [[step[i]] for step in grads], 0.01)
         assert together[i].shape == p.shape
         assert_array_equal(together[i], alone[-1][0])
+
+
+def test_the_full_batch_solver_has_no_step():
+    params, grads = make_problem(seed=2, n_steps=1)
+    with pytest.raises(TypeError, match="full-batch solver"):
+        run(LBFGS(), params, grads, 0.01)
 
 
 # User-written optimizers
