@@ -3,7 +3,9 @@
 Fits :class:`skgd.GDRegressor` with each built-in optimizer, and
 ``SGDRegressor`` and ``LinearRegression`` as references, on scikit-learn's
 bundled diabetes data and on a larger synthetic problem; prints a table of
-test R², test MAE, fit time and epochs; and, when matplotlib is installed,
+test R², test MAE, fit time, epochs and whether each fit converged (a fit
+that reached ``max_iter`` says so, with its warning); and, when matplotlib
+is installed,
 saves the loss curves of all optimizers, and the training objective of
 ``SGDRegressor`` after each epoch, in one figure.
 """
@@ -110,10 +112,11 @@ def _run(title, X, y, seed):
     for name, model in _models(seed):
         pipe = make_pipeline(StandardScaler(), model)
         start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
             pipe.fit(X_train, y_train)
         seconds = time.perf_counter() - start
+        stopped = _how_it_stopped(model, caught)
         y_pred = pipe.predict(X_test)
         epochs = getattr(model, "n_iter_", "")
         rows.append(
@@ -123,6 +126,7 @@ def _run(title, X, y, seed):
                 mean_absolute_error(y_test, y_pred),
                 seconds,
                 epochs,
+                stopped,
             )
         )
         if hasattr(model, "loss_curve_"):
@@ -132,10 +136,25 @@ def _run(title, X, y, seed):
                 pipe[0].transform(X_train), y_train, model.n_iter_, seed
             )
     print(f"\n{title}")
-    print(f"{'model':<18}{'test R2':>10}{'test MAE':>12}{'fit s':>9}{'epochs':>8}")
-    for name, r2, mae, seconds, epochs in rows:
-        print(f"{name:<18}{r2:>10.4f}{mae:>12.3f}{seconds:>9.3f}{epochs!s:>8}")
+    header = f"{'model':<18}{'test R2':>10}{'test MAE':>12}{'fit s':>9}{'epochs':>8}"
+    print(f"{header}  stopped")
+    for name, r2, mae, seconds, epochs, stopped in rows:
+        line = f"{name:<18}{r2:>10.4f}{mae:>12.3f}{seconds:>9.3f}{epochs!s:>8}"
+        print(f"{line}  {stopped}")
     return curves
+
+
+def _how_it_stopped(model, caught):
+    """Why a fit ended: its own stopping rule, or max_iter (it then warned)."""
+    if not hasattr(model, "n_iter_"):
+        return "exact solution"
+    for warning in caught:
+        if issubclass(warning.category, ConvergenceWarning):
+            return "NOT converged: max_iter reached (ConvergenceWarning)"
+        warnings.warn_explicit(
+            warning.message, warning.category, warning.filename, warning.lineno
+        )
+    return "converged"
 
 
 def _line_styles(names):
@@ -175,7 +194,11 @@ def _figure(all_curves):
         for name, curve in curves.items():
             epochs = np.arange(1, len(curve) + 1)
             ax.plot(epochs, curve, **{"label": name, **styles[name]})
-        ax.set(title=title, xlabel="epoch", ylabel="training objective")
+        ax.set(
+            title=title,
+            xlabel="epoch",
+            ylabel="training objective (mean over each epoch's batches)",
+        )
         ax.set_yscale("log")
         ax.set_xscale("log")
     # The panels plot the same models: one legend, right of the last panel.

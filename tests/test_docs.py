@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sklearn.datasets import load_diabetes, make_regression
+from sklearn.exceptions import ConvergenceWarning
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -239,8 +240,6 @@ def test_demo_figure_tells_every_curve_apart(tmp_path, capsys):
 
 def test_only_the_estimator_checks_convergence_warnings_are_silenced():
     # pytest installs the filterwarnings of pyproject.toml around each test.
-    from sklearn.exceptions import ConvergenceWarning
-
     ignored = [
         f
         for f in warnings.filters
@@ -251,3 +250,33 @@ def test_only_the_estimator_checks_convergence_warnings_are_silenced():
         assert module is not None and module.match("sklearn.utils.estimator_checks")
         for elsewhere in ["skgd._base", "tests.test_docs", "__main__", "sklearn"]:
             assert not module.match(elsewhere), elsewhere
+
+
+def test_demo_says_which_fits_did_not_converge(capsys):
+    from skgd.__main__ import _run
+
+    X, y = make_regression(n_samples=200, n_features=4, noise=1.0, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # none escapes
+        _run("small", X, y, seed=0)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[:2] == ["small", lines[1]] and lines[1].endswith("stopped")
+    stopped = {line.split()[0]: line for line in lines[2:]}
+    assert stopped["LinearRegression"].endswith("exact solution")
+    assert all(
+        line.endswith(("converged", "(ConvergenceWarning)"))
+        for name, line in stopped.items()
+        if name != "LinearRegression"
+    )
+
+
+def test_demo_names_a_fit_that_reached_max_iter():
+    from skgd import GDRegressor
+    from skgd.__main__ import _how_it_stopped
+
+    X, y = make_regression(n_samples=200, n_features=4, random_state=0)
+    model = GDRegressor(optimizer="adam", max_iter=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        model.fit(X, y)
+    assert _how_it_stopped(model, caught).startswith("NOT converged")
