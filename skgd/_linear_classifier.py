@@ -4,7 +4,6 @@ from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from scipy.special import expit, log_softmax, softmax
 from sklearn.base import _fit_context
 from sklearn.linear_model._base import LinearClassifierMixin
@@ -346,6 +345,7 @@ class GDClassifier(LinearClassifierMixin, _BaseLinear):
 
         ``warm``: a warm-started fit, whose y must have the previous classes.
         """
+        check_structure(X)
         X, y = validate_data(
             self,
             X,
@@ -464,8 +464,7 @@ class GDClassifier(LinearClassifierMixin, _BaseLinear):
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
             For binary problems, the score of the positive class.
         """
-        if sp.issparse(X):
-            check_structure(X)
+        check_structure(X)
         return super().decision_function(X)
 
     @available_if(_has_proba)

@@ -355,6 +355,7 @@ class GDRegressor(RegressorMixin, _BaseLinear):
     # -- public API --------------------------------------------------------------
 
     def _validate(self, X, y, reset):
+        check_structure(X)
         X, y = validate_data(
             self,
             X,
@@ -442,6 +443,7 @@ class GDRegressor(RegressorMixin, _BaseLinear):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
         """
         check_is_fitted(self)
+        check_structure(X)
         X = validate_data(
             self,
             X,
@@ -449,7 +451,6 @@ class GDRegressor(RegressorMixin, _BaseLinear):
             accept_sparse=("csr", "csc"),
             dtype=[np.float64, np.float32],
         )
-        check_structure(X)
         pred = X @ (self.coef_ if self.coef_.ndim == 1 else self.coef_.T)
         return pred + (self.intercept_ if self.coef_.ndim == 2 else self.intercept_[0])
 

@@ -490,6 +490,7 @@ class _BaseMLP(BaseGradientDescent):
         A column ``y`` of shape ``(n, 1)`` becomes 1-d, with a warning, as in
         scikit-learn. After the first call, X takes the dtype of the network.
         """
+        check_structure(X)
         X, y = validate_data(
             self,
             X,
@@ -510,6 +511,7 @@ class _BaseMLP(BaseGradientDescent):
     def _output(self, X):
         """The pre-activations of the output units for X."""
         check_is_fitted(self)
+        check_structure(X)
         X = validate_data(
             self,
             X,
@@ -517,7 +519,6 @@ class _BaseMLP(BaseGradientDescent):
             accept_sparse=("csr", "csc"),
             dtype=[np.float64, np.float32],
         )
-        check_structure(X)
         return _forward(X, self.coefs_, self.intercepts_, self.activation)
 
     def __sklearn_tags__(self):

@@ -40,17 +40,24 @@ def canonical_csr(X):
 
 
 def check_structure(X):
-    """Raise a ValueError if the CSR or CSC structure of ``X`` is malformed.
+    """Raise a ValueError if the structure of sparse ``X`` is malformed.
 
+    Called on the caller's X before ``validate_data``, whose conversion of
+    COO or BSR to CSR would itself read outside memory on a malformed
+    matrix. CSR, CSC and BSR are checked in full by SciPy (on a shallow
+    twin, so that the check, which may prune or retype buffers, leaves the
+    caller's matrix as it is); COO's coordinates against its shape. The
+    other formats hold Python objects or offsets SciPy checks itself.
     Prediction needs only this check: SciPy's products sum duplicates.
     """
-    if not sp.issparse(X) or X.format not in ("csr", "csc"):
-        return  # validate_data only lets CSR and CSC through
-    # A shallow twin, so that the full check (which may prune or retype
-    # buffers) leaves the caller's matrix as it is.
+    if not sp.issparse(X):
+        return
     try:
-        twin = type(X)((X.data, X.indices, X.indptr), shape=X.shape, copy=False)
-        twin.check_format(full_check=True)
+        if X.format in ("csr", "csc", "bsr"):
+            twin = type(X)((X.data, X.indices, X.indptr), shape=X.shape, copy=False)
+            twin.check_format(full_check=True)
+        elif X.format == "coo":
+            _check_coordinates(X)
     except ValueError as error:
         raise ValueError(
             f"X is a malformed sparse matrix ({error}). Rebuild it with "
@@ -58,3 +65,13 @@ def check_structure(X):
             "valid arrays, or from a dense array or (row, column, value) "
             "triplets."
         ) from error
+
+
+def _check_coordinates(X):
+    """Refuse COO coordinates outside the shape, or of other lengths."""
+    rows, cols = X.coords if hasattr(X, "coords") else (X.row, X.col)
+    if not len(rows) == len(cols) == len(X.data):
+        raise ValueError("row, column and data arrays of different lengths")
+    for name, index, size in (("row", rows, X.shape[0]), ("column", cols, X.shape[1])):
+        if len(index) and not (0 <= index.min() and index.max() < size):
+            raise ValueError(f"{name} indices must lie in [0, {size})")

@@ -44,24 +44,7 @@ TOLERANCE = {"float64": 1e-12, "float32": 1e-5}
 
 # Cases that fail today, the estimators they fail for, and why. Remove an
 # entry when its fix lands: the xfail is strict, so the test fails until then.
-_SCIPY_CONVERTS = (
-    "a malformed COO or BSR X goes through SciPy's conversion to CSR (in "
-    "validate_data) before skgd checks its structure: the conversion writes "
-    "out of bounds (a segfault), or the bad entries are silently accepted"
-)
-_DECISION_FUNCTION = (
-    "GDClassifier.decision_function checks the structure of CSR and CSC X "
-    "only, before validate_data converts COO and BSR to CSR: a column index "
-    "out of range reaches the product"
-)
-KNOWN_FAILURES = {
-    "reject-coo-row-too-large": (tuple(ESTIMATORS), _SCIPY_CONVERTS),
-    "reject-coo-negative-row": (tuple(ESTIMATORS), _SCIPY_CONVERTS),
-    "reject-bsr-indptr-past-end": (tuple(ESTIMATORS), _SCIPY_CONVERTS),
-    "reject-bsr-short-data": (tuple(ESTIMATORS), _SCIPY_CONVERTS),
-    "reject-coo-column-too-large": (("GDClassifier",), _DECISION_FUNCTION),
-    "reject-bsr-block-column-too-large": (("GDClassifier",), _DECISION_FUNCTION),
-}
+KNOWN_FAILURES = {}
 
 
 def _params():
