@@ -465,18 +465,40 @@ def train(
     reason : {"converged", "callback"} or None
         None when ``max_epochs`` epochs ran.
     """
+    # A full-batch fit with a stopping rule returns its best iterate (see
+    # _BestIterate); an epoch's objective is that of its starting point.
+    # Not for a scale-free objective (the perceptron's), whose minimum 0 is
+    # also at the trivial model.
+    best = (
+        _BestIterate(model)
+        if check
+        and not model.scale_free
+        and config.tol is not None
+        and not config.early_stopping
+        and not config.average_start
+        and config.batch_size >= data.n_samples
+        else None
+    )
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         measure, start = start_objective(model, state, data)
         reason = None
         for epoch in range(max_epochs):
             final = epoch == max_epochs - 1
-            _train_epoch(model, state, config, data, validation, final, callbacks)
+            if best is not None:
+                best.before_epoch()
+            loss = _train_epoch(
+                model, state, config, data, validation, final, callbacks
+            )
+            if best is not None:
+                best.after_epoch(loss)
             if callbacks is not None and callbacks.epoch_end():
                 reason = "callback"
                 break
             if check and _should_stop(state, config):
                 reason = "converged"
                 break
+        if best is not None:
+            best.restore(data)
         # The objective on the rows it started from: rows outside them (an
         # outlier, a mislabelled sample) cannot make a fit look worse.
         end = measure()
@@ -578,6 +600,40 @@ _SOLVER_OVERFLOW = (
     "X or y are too large in magnitude. Bring them to a moderate scale first "
     "(for example with StandardScaler)."
 )
+
+
+class _BestIterate:
+    """The best iterate of a full-batch fit, returned if the last is worse.
+
+    With full batches, an epoch is one step and its objective is the exact
+    objective of the iterate it started from. Momentum, Nesterov's method
+    and Lion can stop in the middle of an oscillation, where the last
+    iterate is worse than one before it: the fit then returns the iterate
+    of lowest objective. Costs a copy of the parameters per epoch and one
+    evaluation of the objective at the end.
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self.loss = np.inf
+        self.params = None
+        self.start = None
+
+    def before_epoch(self):
+        self.start = self.model.params.copy()
+
+    def after_epoch(self, loss):
+        if loss < self.loss:
+            self.loss, self.params = loss, self.start
+
+    def restore(self, data):
+        if self.params is None:
+            return
+        scale = 1.0 / (data.n_samples * data.mean_weight)
+        model = self.model
+        last = model.loss_grad(data.X, data.y, data.sample_weight, scale)
+        if self.loss < last:
+            model.params[...] = self.params
 
 
 def _train_epoch(model, state, config, data, validation, final, callbacks=None):
