@@ -563,6 +563,7 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         callback_y, callback_weight = (
             (y, sample_weight) if callback_data is None else callback_data
         )
+        start = params.copy()  # to measure the remaining gradient against
         solver = state.optimizer.optimizer.full_batch
         if solver:
             self._check_full_batch(partial, model)
@@ -595,8 +596,20 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         if self.verbose and not partial:
             print(self._stop_message(state, reason, first_epoch))
         if not (partial or reason or self.tol is None):
-            self._warn_not_converged()
+            final = params if state.average is None else state.average
+            self._warn_not_converged(
+                self._remaining_gradient(model, data, start, final)
+            )
         return self
+
+    def _remaining_gradient(self, model, data, start, final):
+        """``|grad F(final)| / |grad F(start)|`` on the training rows, or None.
+
+        Said by the warning of a fit that reached ``max_iter``. None where
+        the estimator does not measure it (the networks: a full-data
+        gradient would hold every row's activations at once).
+        """
+        return None
 
     def _check_full_batch(self, partial, model):
         """Refuse what a full-batch solver (``"lbfgs"``) cannot do."""
@@ -620,11 +633,17 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
                 "another optimizer."
             )
 
-    def _warn_not_converged(self):
+    def _warn_not_converged(self, remaining=None):
+        left = (
+            ""
+            if remaining is None
+            else f": the gradient of the objective is still {remaining:.3g} "
+            "times its size at the start"
+        )
         warnings.warn(
             f"Maximum number of epochs ({self.max_iter}) reached and the "
-            "optimization hasn't converged yet. Increase max_iter, or tol, "
-            "or the learning_rate.",
+            f"optimization hasn't converged yet{left}. Increase max_iter, or "
+            "tol, or the learning_rate.",
             ConvergenceWarning,
             # The user's call, through fit, _fit_context, training_method
             # and _fit_gd.

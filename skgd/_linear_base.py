@@ -255,6 +255,37 @@ class _BaseLinear(BaseGradientDescent):
         self._feature_sums = (total, weighted)
         self._offset = new.astype(self._offset.dtype)
 
+    def _remaining_gradient(self, model, data, start, final):
+        """``|grad F(final)| / |grad F(start)|`` in the rescaled coordinates.
+
+        Two passes over the training rows, made only for the warning of a
+        fit that reached ``max_iter``. With an L1 part, the norm of the
+        proximal-gradient mapping (step 1, soft-thresholded) stands for the
+        gradient, which does not vanish at the optimum of a non-smooth
+        objective.
+        """
+        scale = 1.0 / (data.n_samples * data.mean_weight)
+        current = model.params.copy()
+        norms = []
+        try:
+            # ``final`` may be the model's own buffer, which this overwrites.
+            for point in (start, final.copy()):
+                model.params[...] = point
+                model.loss_grad(data.X, data.y, data.sample_weight, scale)
+                step = model.grad.astype(np.float64)
+                if model.has_prox:
+                    theta = point.astype(np.float64)
+                    moved = theta - step
+                    model.params[...] = moved
+                    model.prox(1.0)
+                    step = theta - model.params.astype(np.float64)
+                norms.append(float(np.linalg.norm(step)))
+        finally:
+            model.params[...] = current
+        if not norms[0] > 0 or not np.isfinite(norms[1]):
+            return None
+        return norms[1] / norms[0]
+
     def _unscale(self, params):
         """The coefficients ``coef`` of a parameter buffer (float64)."""
         return params[:-1] / self._coef_scale(params.ndim)

@@ -668,3 +668,22 @@ def test_a_full_batch_fit_returns_its_best_iterate(optimizer):
     residual = reg.predict(X) - y
     objective = 0.5 * np.mean(residual**2) + 0.5 * reg.alpha * reg.coef_ @ reg.coef_
     assert objective <= min(reg.loss_curve_) * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("penalty", ["l2", "l1"])
+def test_the_convergence_warning_says_how_far_from_the_optimum(penalty):
+    X, y = make_regression(300, 6, noise=1.0, random_state=0)
+    X = X * np.logspace(-1, 1, 6)
+    reg = GDRegressor(penalty=penalty, batch_size=None, max_iter=3, random_state=0)
+    with pytest.warns(ConvergenceWarning) as record:
+        reg.fit(X, y)
+    message = str(record[0].message)
+    found = re.search(r"the objective is still ([0-9.e+-]+) times", message)
+    assert found, message
+    assert 0 < float(found.group(1)) < 1
+    # The returned model is the one measured: a longer fit (too short to
+    # stop by itself, 5 epochs) leaves less.
+    with pytest.warns(ConvergenceWarning) as longer:
+        GDRegressor(penalty=penalty, batch_size=None, max_iter=5).fit(X, y)
+    again = re.search(r"still ([0-9.e+-]+) times", str(longer[0].message))
+    assert float(again.group(1)) < float(found.group(1))
