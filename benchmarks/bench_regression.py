@@ -17,7 +17,7 @@ from sklearn.linear_model import LinearRegression, SGDRegressor
 from sklearn.metrics import r2_score
 
 from skgd import GDRegressor
-from skgd.optimizers import available_optimizers
+from skgd.optimizers import available_optimizers, get_optimizer
 
 from ._common import (
     Report,
@@ -92,7 +92,11 @@ def iterative_rows(tuned):
         ("SGDRegressor()", "1", "invscaling", lambda: SGDRegressor(random_state=0)),
         ("GDRegressor()", "auto", "auto", lambda: GDRegressor(random_state=0)),
     ]
+    # Timed epoch by epoch with partial_fit: the step rules only (the
+    # full-batch solver "lbfgs" has no partial_fit).
     for name in available_optimizers():
+        if get_optimizer(name).full_batch:
+            continue
         batch_size, learning_rate = tuned.get(name, ("auto", "auto"))
         params = {
             "optimizer": name,
