@@ -9,6 +9,8 @@ and estimates the curvature the automatic step size needs. The estimators
 """
 
 import numpy as np
+import scipy.sparse as sp
+from sklearn.base import is_classifier
 from sklearn.metrics import r2_score
 
 from ._base import BaseGradientDescent, _hook_data
@@ -322,8 +324,22 @@ class _BaseLinear(BaseGradientDescent):
             return coef, np.zeros(np.size(params[-1]), dtype=params.dtype)
         return coef, np.atleast_1d(params[-1] - self._offset @ coef)
 
+    def _dense_coef(self):
+        """``coef_`` as an array, also after :meth:`sparsify` made it sparse.
+
+        A sparse ``coef_`` is a ``(n_targets, n_features)`` matrix; a
+        single-target regressor's dense ``coef_`` is 1-d.
+        """
+        coef = self.coef_
+        if not sp.issparse(coef):
+            return coef
+        coef = coef.toarray()
+        one_target = np.size(self.intercept_) == 1 and not is_classifier(self)
+        return coef.ravel() if one_target else coef
+
     def _current_params(self):
-        return self._pack(self.coef_, self.intercept_, self.coef_.dtype)
+        coef = self._dense_coef()
+        return self._pack(coef, self.intercept_, coef.dtype)
 
     def _check_init(self, coef_init, intercept_init, params):
         """Overwrite ``params`` with the user's starting values."""

@@ -6,7 +6,7 @@ from numbers import Integral, Real
 import numpy as np
 from scipy.special import expit, log_softmax, softmax
 from sklearn.base import _fit_context
-from sklearn.linear_model._base import LinearClassifierMixin
+from sklearn.linear_model._base import LinearClassifierMixin, SparseCoefMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
@@ -62,7 +62,7 @@ def _has_proba(estimator):
     return True
 
 
-class GDClassifier(LinearClassifierMixin, _BaseLinear):
+class GDClassifier(LinearClassifierMixin, SparseCoefMixin, _BaseLinear):
     """Linear classification trained by gradient descent with any optimizer.
 
     Minimises the regularised empirical loss of the decision values
@@ -101,8 +101,9 @@ class GDClassifier(LinearClassifierMixin, _BaseLinear):
         The penalty on ``coef_`` (never on the intercept).
     alpha : float, default=1e-4
         Strength of the penalty.
-    l1_ratio : float, default=0.15
-        The share of L1 in the elastic-net penalty.
+    l1_ratio : float or None, default=0.15
+        The share of L1 in the elastic-net penalty (``penalty="elasticnet"``,
+        which needs a number; None is accepted for the other penalties).
     fit_intercept : bool, default=True
         Whether to fit an intercept.
     optimizer : str or Optimizer, default="sgd"
@@ -234,7 +235,7 @@ class GDClassifier(LinearClassifierMixin, _BaseLinear):
         "loss": [StrOptions(set(CLASSIFICATION_LOSSES))],
         "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
         "fit_intercept": ["boolean"],
         "average": [
             "boolean",

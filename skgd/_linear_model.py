@@ -5,7 +5,9 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
+from sklearn.linear_model._base import SparseCoefMixin
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -25,7 +27,7 @@ from ._validation import canonical_csr, check_structure
 _SUBGRADIENT_FRACTION = 0.1
 
 
-class GDRegressor(RegressorMixin, _BaseLinear):
+class GDRegressor(SparseCoefMixin, RegressorMixin, _BaseLinear):
     """Linear regression trained by gradient descent with any optimizer.
 
     Minimises the regularised empirical loss
@@ -58,8 +60,9 @@ class GDRegressor(RegressorMixin, _BaseLinear):
         The penalty on ``coef_`` (never on the intercept).
     alpha : float, default=1e-4
         Strength of the penalty.
-    l1_ratio : float, default=0.15
-        The share of L1 in the elastic-net penalty (``penalty="elasticnet"``).
+    l1_ratio : float or None, default=0.15
+        The share of L1 in the elastic-net penalty (``penalty="elasticnet"``,
+        which needs a number; None is accepted for the other penalties).
     fit_intercept : bool, default=True
         Whether to fit an intercept.
     optimizer : str or Optimizer, default="sgd"
@@ -231,7 +234,7 @@ class GDRegressor(RegressorMixin, _BaseLinear):
         "loss": [StrOptions(set(REGRESSION_LOSSES))],
         "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
         "fit_intercept": ["boolean"],
         "average": [
             "boolean",
@@ -369,13 +372,14 @@ class GDRegressor(RegressorMixin, _BaseLinear):
         X = canonical_csr(X)
         y = np.asarray(y, dtype=X.dtype)
         if hasattr(self, "coef_") and not reset:
-            n_targets = 1 if self.coef_.ndim == 1 else self.coef_.shape[0]
-            if (y.ndim == 1) != (self.coef_.ndim == 1) or (
+            coef = self._dense_coef()
+            n_targets = 1 if coef.ndim == 1 else coef.shape[0]
+            if (y.ndim == 1) != (coef.ndim == 1) or (
                 y.ndim == 2 and y.shape[1] != n_targets
             ):
                 raise ValueError(
                     f"y has shape {y.shape}, but the estimator was fitted with "
-                    f"{n_targets} target(s) of shape {self.coef_.shape[:-1]}."
+                    f"{n_targets} target(s) of shape {coef.shape[:-1]}."
                 )
         return X, y
 
@@ -451,8 +455,9 @@ class GDRegressor(RegressorMixin, _BaseLinear):
             accept_sparse=("csr", "csc"),
             dtype=[np.float64, np.float32],
         )
-        pred = X @ (self.coef_ if self.coef_.ndim == 1 else self.coef_.T)
-        return pred + (self.intercept_ if self.coef_.ndim == 2 else self.intercept_[0])
+        coef = self._dense_coef()
+        pred = safe_sparse_dot(X, coef if coef.ndim == 1 else coef.T, dense_output=True)
+        return pred + (self.intercept_ if coef.ndim == 2 else self.intercept_[0])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -157,11 +157,16 @@ class Penalty:
     ----------
     penalty : {None, "l2", "l1", "elasticnet"}
     alpha : float
-    l1_ratio : float
-        Only used by ``"elasticnet"``.
+    l1_ratio : float or None
+        Only used by ``"elasticnet"``, which needs it.
     """
 
     def __init__(self, penalty, alpha, l1_ratio):
+        if penalty == "elasticnet" and l1_ratio is None:
+            raise ValueError(
+                "l1_ratio must be set when penalty is 'elasticnet': the share of "
+                "L1 in the penalty, from 0 (ridge) to 1 (lasso)."
+            )
         if penalty is None or alpha == 0:
             l1 = l2 = 0.0
         elif penalty == "l2":

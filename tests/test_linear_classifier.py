@@ -374,3 +374,17 @@ def test_lbfgs_has_no_partial_fit():
     with pytest.raises(AttributeError, match="has no attribute 'partial_fit'"):
         _ = clf.partial_fit
     assert hasattr(clf.set_params(optimizer="adam"), "partial_fit")
+
+
+def test_sparsify_keeps_the_classifier_s_predictions():
+    X, y = load_iris(return_X_y=True)
+    clf = GDClassifier(penalty="l1", alpha=0.01, random_state=0).fit(X, y)
+    proba = clf.predict_proba(X)
+    clf.sparsify()
+    assert sp.issparse(clf.coef_)
+    assert_allclose(clf.predict_proba(X), proba, rtol=1e-12)
+    assert_array_equal(clf.predict(X), proba.argmax(axis=1))
+    clf.densify()
+    assert isinstance(clf.coef_, np.ndarray)
+    with pytest.raises(ValueError, match="l1_ratio must be set"):
+        GDClassifier(penalty="elasticnet", l1_ratio=None).fit(X, y)

@@ -687,3 +687,39 @@ def test_the_convergence_warning_says_how_far_from_the_optimum(penalty):
         GDRegressor(penalty=penalty, batch_size=None, max_iter=5).fit(X, y)
     again = re.search(r"still ([0-9.e+-]+) times", str(longer[0].message))
     assert float(again.group(1)) < float(found.group(1))
+
+
+@pytest.mark.parametrize("n_targets", [1, 2])
+def test_sparsify_and_densify(n_targets):
+    X, y = make_regression(
+        100, 20, n_informative=3, n_targets=n_targets, random_state=0
+    )
+    reg = GDRegressor(penalty="l1", alpha=1.0, batch_size=None, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, y)
+    dense = reg.predict(X)
+    assert reg.sparsify() is reg
+    assert sp.issparse(reg.coef_)
+    # Recent SciPy keeps a 1-d coef_ 1-d; older releases make it (1, 20).
+    assert reg.coef_.shape in {(n_targets, 20), (20,) if n_targets == 1 else None}
+    assert_allclose(reg.predict(X), dense, rtol=1e-12)
+    assert_allclose(reg.predict(sp.csr_matrix(X)), dense, rtol=1e-12)
+    reg.partial_fit(X, y)  # continues from the sparse coefficients
+    assert not sp.issparse(reg.coef_)
+    reg.sparsify().densify()
+    assert isinstance(reg.coef_, np.ndarray)
+    assert reg.coef_.shape == ((20,) if n_targets == 1 else (2, 20))
+
+
+@pytest.mark.parametrize("penalty", ["l2", "l1", None])
+def test_l1_ratio_none_is_accepted_outside_the_elastic_net(penalty):
+    X, y = make_regression(50, 3, random_state=0)
+    params = dict(penalty=penalty, max_iter=3, tol=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a = GDRegressor(l1_ratio=None, **params).fit(X, y)
+        b = GDRegressor(**params).fit(X, y)
+    assert_array_equal(a.coef_, b.coef_)
+    with pytest.raises(ValueError, match="l1_ratio must be set when penalty"):
+        GDRegressor(penalty="elasticnet", l1_ratio=None).fit(X, y)
