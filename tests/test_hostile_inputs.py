@@ -167,7 +167,9 @@ def suites(request, tmp_path_factory):
         params = params.params if params else {}
         suite = params.get("suite") or params.get("name")
         suite = suite or ("big-index" if "unit" in params else None)
-        if item.module is request.module and suite and suite not in wanted:
+        # Doctest items have no module attribute.
+        same_module = getattr(item, "module", None) is request.module
+        if same_module and suite and suite not in wanted:
             wanted.append(suite)
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {
