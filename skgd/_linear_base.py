@@ -11,7 +11,9 @@ and estimates the curvature the automatic step size needs. The estimators
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import is_classifier
+from sklearn.linear_model._base import SparseCoefMixin
 from sklearn.metrics import r2_score
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseGradientDescent, _hook_data
 from ._compiled_epoch import linear_backend
@@ -164,7 +166,7 @@ def _too_extreme(what, magnitude):
     )
 
 
-class _BaseLinear(BaseGradientDescent):
+class _BaseLinear(SparseCoefMixin, BaseGradientDescent):
     """The set-up and parameter packing of a linear estimator.
 
     Subclasses provide ``_loss()`` (the loss object, for its curvature),
@@ -323,6 +325,20 @@ class _BaseLinear(BaseGradientDescent):
         if not self.fit_intercept:
             return coef, np.zeros(np.size(params[-1]), dtype=params.dtype)
         return coef, np.atleast_1d(params[-1] - self._offset @ coef)
+
+    def densify(self):
+        """Make ``coef_`` a dense array again, after :meth:`sparsify`.
+
+        It takes the shape a fit gives it (1-d for a single-target
+        regressor), whatever SciPy's sparse matrices made of it.
+
+        Returns
+        -------
+        self : object
+        """
+        check_is_fitted(self)
+        self.coef_ = self._dense_coef()
+        return self
 
     def _dense_coef(self):
         """``coef_`` as an array, also after :meth:`sparsify` made it sparse.

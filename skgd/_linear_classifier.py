@@ -6,7 +6,7 @@ from numbers import Integral, Real
 import numpy as np
 from scipy.special import expit, log_softmax, softmax
 from sklearn.base import _fit_context
-from sklearn.linear_model._base import LinearClassifierMixin, SparseCoefMixin
+from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
@@ -62,7 +62,7 @@ def _has_proba(estimator):
     return True
 
 
-class GDClassifier(LinearClassifierMixin, SparseCoefMixin, _BaseLinear):
+class GDClassifier(LinearClassifierMixin, _BaseLinear):
     """Linear classification trained by gradient descent with any optimizer.
 
     Minimises the regularised empirical loss of the decision values

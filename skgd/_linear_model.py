@@ -5,7 +5,6 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
-from sklearn.linear_model._base import SparseCoefMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.metaestimators import available_if
@@ -27,7 +26,7 @@ from ._validation import canonical_csr, check_structure
 _SUBGRADIENT_FRACTION = 0.1
 
 
-class GDRegressor(SparseCoefMixin, RegressorMixin, _BaseLinear):
+class GDRegressor(RegressorMixin, _BaseLinear):
     """Linear regression trained by gradient descent with any optimizer.
 
     Minimises the regularised empirical loss

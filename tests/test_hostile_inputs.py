@@ -20,12 +20,12 @@ refused run in a fork of the child each: one that gets past the checks can
 corrupt memory and bring the child down later, in another case.
 """
 
+import functools
 import json
 import signal
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -155,33 +155,25 @@ def _units(name):
 
 
 @pytest.fixture(scope="module")
-def suites(request, tmp_path_factory):
-    """The records of each suite, by name; each suite's child runs once.
+def suites(tmp_path_factory):
+    """The records of each suite, by name: a function that runs it once.
 
-    The suites the selected tests need start at once, two at a time (the
-    children are independent processes), and each test waits for its own.
+    Each suite's child runs when the first test that needs it asks, in the
+    main thread: children started at once from two threads sometimes failed
+    to exec ("Bad address", from CPython's vfork) on the oldest supported
+    releases.
     """
-    wanted = []
-    for item in request.session.items:
-        params = getattr(item, "callspec", None)
-        params = params.params if params else {}
-        suite = params.get("suite") or params.get("name")
-        suite = suite or ("big-index" if "unit" in params else None)
-        # Doctest items have no module attribute.
-        same_module = getattr(item, "module", None) is request.module
-        if same_module and suite and suite not in wanted:
-            wanted.append(suite)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {
-            suite: pool.submit(
-                run_suite,
-                suite,
-                list(BIG_INDEX_UNITS) if suite == "big-index" else _units(suite),
-                tmp_path_factory.mktemp(suite),
-            )
-            for suite in wanted
-        }
-        yield {suite: future.result for suite, future in futures.items()}
+    done = {}
+
+    def records(suite):
+        if suite not in done:
+            units = list(BIG_INDEX_UNITS) if suite == "big-index" else _units(suite)
+            done[suite] = run_suite(suite, units, tmp_path_factory.mktemp(suite))
+        return done[suite]
+
+    return {
+        suite: functools.partial(records, suite) for suite in [*ESTIMATORS, "big-index"]
+    }
 
 
 # -- checking the records ------------------------------------------------------
