@@ -465,12 +465,13 @@ def train(
     reason : {"converged", "callback"} or None
         None when ``max_epochs`` epochs ran.
     """
-    # A full-batch fit with a stopping rule returns its best iterate (see
-    # _BestIterate); an epoch's objective is that of its starting point.
+    # A full-batch fit with a stopping rule restarts its momentum when the
+    # objective rises and returns its best iterate (see _BestIterate); an
+    # epoch's objective is that of its starting point.
     # Not for a scale-free objective (the perceptron's), whose minimum 0 is
     # also at the trivial model.
     best = (
-        _BestIterate(model)
+        _BestIterate(model, state.optimizer)
         if check
         and not model.scale_free
         and config.tol is not None
@@ -609,13 +610,19 @@ class _BestIterate:
     objective of the iterate it started from. Momentum, Nesterov's method
     and Lion can stop in the middle of an oscillation, where the last
     iterate is worse than one before it: the fit then returns the iterate
-    of lowest objective. Costs a copy of the parameters per epoch and one
-    evaluation of the objective at the end.
+    of lowest objective. When the objective rises from one epoch to the
+    next, the optimizer forgets its momentum (:meth:`Optimizer.restart`,
+    the adaptive restart of O'Donoghue and Candes, 2015), so that
+    momentum damps out instead of carrying the iterates uphill. Costs a
+    copy of the parameters per epoch and one evaluation of the objective at
+    the end.
     """
 
-    def __init__(self, model):
+    def __init__(self, model, optimizer_state):
         self.model = model
+        self.optimizer_state = optimizer_state
         self.loss = np.inf
+        self.previous = np.inf
         self.params = None
         self.start = None
 
@@ -623,6 +630,11 @@ class _BestIterate:
         self.start = self.model.params.copy()
 
     def after_epoch(self, loss):
+        if loss > self.previous:
+            state = self.optimizer_state
+            for slot in state.slots:
+                state.optimizer.restart(slot)
+        self.previous = loss
         if loss < self.loss:
             self.loss, self.params = loss, self.start
 

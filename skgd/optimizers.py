@@ -175,6 +175,15 @@ class Optimizer(BaseEstimator):
         array([ 1.9, -1.9,  2. ])
         """
 
+    def restart(self, state):
+        """Forget the momentum kept in ``state`` (one parameter's buffers).
+
+        Full-batch fits call it when an epoch's objective rose above the
+        previous epoch's (adaptive restart, O'Donoghue and Candes, 2015):
+        the accumulated momentum points uphill. The default does nothing;
+        :class:`SGD` with momentum empties its buffer.
+        """
+
     def auto_learning_rate(self, lipschitz=None, scale=1.0):
         """Step size used when an estimator is given ``learning_rate="auto"``.
 
@@ -447,6 +456,10 @@ class SGD(Optimizer):
 
     def init_state(self, param):
         return {"b": np.zeros_like(param)} if self.momentum else {}
+
+    def restart(self, state):
+        if "b" in state:
+            state["b"][...] = 0
 
     def update(self, param, grad, state, lr, t):
         if self.momentum:

@@ -852,3 +852,17 @@ def test_partial_fit_keeps_the_state_of_a_nested_optimizer():
     wrapped.set_params(optimizer__inner__beta_1=0.5)
     wrapped.partial_fit(X, y)
     assert wrapped._state.optimizer.t == 1
+
+
+def test_restart_empties_the_momentum_only():
+    w = np.array([1.0, -1.0])
+    state = OptimizerState(SGD(momentum=0.9), [w])
+    state.step([w], [np.array([1.0, 2.0])], lr=0.1)
+    SGD(momentum=0.9).restart(state.slots[0])
+    assert_array_equal(state.slots[0]["b"], [0.0, 0.0])
+    before = {
+        name: b.copy() for name, b in OptimizerState(Adam(), [w]).slots[0].items()
+    }
+    adam = OptimizerState(Adam(), [w])
+    Adam().restart(adam.slots[0])  # keeps its moments: nothing to forget
+    assert all((adam.slots[0][n] == before[n]).all() for n in before)
