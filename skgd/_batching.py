@@ -45,6 +45,15 @@ class TrainingData:
         else:
             self.mean_weight = float(np.sum(sample_weight)) / self.n_samples
 
+    def objective(self, model):
+        """The objective of ``model`` on all training rows; fills its gradient.
+
+        One batch of every row, scaled as the training loop scales one
+        (``1 / (n_samples * mean_weight)``): held-out rows weigh 0.
+        """
+        scale = 1.0 / (self.n_samples * self.mean_weight)
+        return model.loss_grad(self.X, self.y, self.sample_weight, scale)
+
     def take(self, index):
         """The ``(X, y, sample_weight)`` of the training rows ``index``."""
         if self.rows is not None:

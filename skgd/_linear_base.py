@@ -268,14 +268,13 @@ class _BaseLinear(SparseCoefMixin, BaseGradientDescent):
         gradient, which does not vanish at the optimum of a non-smooth
         objective.
         """
-        scale = 1.0 / (data.n_samples * data.mean_weight)
         current = model.params.copy()
         norms = []
         try:
             # ``final`` may be the model's own buffer, which this overwrites.
             for point in (start, final.copy()):
                 model.params[...] = point
-                model.loss_grad(data.X, data.y, data.sample_weight, scale)
+                data.objective(model)
                 step = model.grad.astype(np.float64)
                 if model.has_prox:
                     theta = point.astype(np.float64)

@@ -47,11 +47,6 @@ def nonzero_rows(sample_weight, n_samples):
     return index, weight / weight.mean()
 
 
-def weighted_mean(X, weight):
-    """The weighted column means of ``X`` (dense or sparse)."""
-    return np.asarray(X.T @ weight).ravel() / weight.sum()
-
-
 def max_abs(X):
     """The largest absolute value of ``X`` (dense or sparse), without a copy."""
     values = X.data if sp.issparse(X) else X

@@ -530,14 +530,12 @@ def train_full_batch(model, state, data, max_iterations, tol, callbacks=None):
     """
     optimizer = state.optimizer.optimizer
     flat, grad = model.params.reshape(-1), model.grad.reshape(-1)
-    X, y, weight = data.X, data.y, data.sample_weight
-    scale = 1.0 / (data.n_samples * data.mean_weight)
     last = {}
 
     def objective(theta):
         flat[...] = theta
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            loss = float(model.loss_grad(X, y, weight, scale))
+            loss = float(data.objective(model))
         if not (math.isfinite(loss) and np.isfinite(grad).all()):
             raise DivergenceError(_SOLVER_OVERFLOW)
         last.update(theta=theta.copy(), loss=loss)
@@ -641,11 +639,8 @@ class _BestIterate:
     def restore(self, data):
         if self.params is None:
             return
-        scale = 1.0 / (data.n_samples * data.mean_weight)
-        model = self.model
-        last = model.loss_grad(data.X, data.y, data.sample_weight, scale)
-        if self.loss < last:
-            model.params[...] = self.params
+        if self.loss < data.objective(self.model):
+            self.model.params[...] = self.params
 
 
 def _train_epoch(model, state, config, data, validation, final, callbacks=None):
