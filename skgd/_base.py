@@ -360,9 +360,13 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
             )
         return sample_weight
 
-    def _start(self, data, random_state):
+    def _resolve_optimizer(self, partial):
+        """The optimizer object this call trains with."""
+        return get_optimizer(self.optimizer)
+
+    def _start(self, data, random_state, partial=False):
         """Create the training state of a first fit."""
-        optimizer = get_optimizer(self.optimizer)
+        optimizer = self._resolve_optimizer(partial)
         optimizer._validate_params()
         X, y, sample_weight = _hook_data(data)
         params = self._init_params(X, y, random_state, sample_weight)
@@ -416,7 +420,7 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         ``partial_fit`` chunk may lower the rate: a chunk can hold rows
         larger than any seen before.
         """
-        optimizer = get_optimizer(self.optimizer)
+        optimizer = self._resolve_optimizer(partial)
         optimizer._validate_params()
         fields = _hook_data(data)
         changed = not _same_hyperparameters(optimizer, state.optimizer.optimizer)
@@ -525,7 +529,7 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
             weight[rows] = 1 if sample_weight is None else sample_weight[rows]
         data = TrainingData(X, y, weight, rows)
         if state is None:
-            params, state = self._start(data, random_state)
+            params, state = self._start(data, random_state, partial)
         else:
             params = self._continue(state, data, partial)
         return params, state, data, validation
@@ -564,6 +568,9 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
             (y, sample_weight) if callback_data is None else callback_data
         )
         start = params.copy()  # to measure the remaining gradient against
+        state.remaining = None
+        if not partial:
+            self._set_stopping_rule(config, model, data, start)
         solver = state.optimizer.optimizer.full_batch
         if solver:
             self._check_full_batch(partial, model)
@@ -574,7 +581,7 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
             )
             if solver:
                 reason = train_full_batch(
-                    model, state, data, max_epochs, self.tol, callbacks
+                    model, state, data, max_epochs, self.tol, callbacks, self.verbose
                 )
             else:
                 reason = train(
@@ -595,15 +602,36 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
             raise
         if self.verbose and not partial:
             print(self._stop_message(state, reason, first_epoch))
-        if not (partial or reason or self.tol is None):
-            final = params if state.average is None else state.average
-            self._warn_not_converged(
-                self._remaining_gradient(model, data, start, final)
-            )
+        if not partial and self.tol is not None and reason in (None, "stalled"):
+            remaining = state.remaining
+            if remaining is None:
+                final = params if state.average is None else state.average
+                remaining = self._remaining_gradient(model, data, start, final)
+            self._warn_not_converged(remaining, reason)
         return self
 
+    def _set_stopping_rule(self, config, model, data, start):
+        """Switch ``config`` to the gradient rule where the estimator has one.
+
+        The rule's pass over the training rows runs after every epoch of
+        shuffled mini-batches, which gather rows from all over X and cost
+        several in-order passes, and after every third epoch otherwise (a
+        full batch, or batches in order, cost about one pass): at most about
+        a third of the training time either way.
+        """
+        criterion = self._gradient_rule(model, data, start)
+        if criterion is None:
+            return
+        config.criterion, config.criterion_tol = criterion, self.tol
+        shuffled = config.shuffle and config.batch_size < data.n_samples
+        config.check_every = 1 if shuffled else 3
+
+    def _gradient_rule(self, model, data, start):
+        """The criterion of the gradient rule for this fit, or None (the loss rule)."""
+        return None
+
     def _remaining_gradient(self, model, data, start, final):
-        """``|grad F(final)| / |grad F(start)|`` on the training rows, or None.
+        """``|grad F(final)|**2`` relative to its reference, or None.
 
         Said by the warning of a fit that reached ``max_iter``. None where
         the estimator does not measure it (the networks: a full-data
@@ -633,17 +661,31 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
                 "another optimizer."
             )
 
-    def _warn_not_converged(self, remaining=None):
+    def _warn_not_converged(self, remaining=None, reason=None):
         left = (
             ""
             if remaining is None
-            else f": the gradient of the objective is still {remaining:.3g} "
-            "times its size at the start"
+            else f": the norm of the objective's gradient is still "
+            f"{remaining:.3g} times its value at the start"
         )
+        if reason == "stalled":
+            message = (
+                f"The gradient rule (tol={self.tol}) was not met, and "
+                f"{self.n_iter_no_change} epochs in a row lowered neither the "
+                f"objective nor the gradient{left}. The iterates hover around the optimum at this step "
+                "size: average the iterates (average=True or 'auto'), use "
+                "larger batches, a decreasing schedule (schedule='adaptive') or "
+                "a smaller learning_rate, or set convergence='loss' to accept "
+                "this point."
+            )
+        else:
+            message = (
+                f"Maximum number of epochs ({self.max_iter}) reached and the "
+                f"optimization hasn't converged yet{left}. Increase max_iter, "
+                "or tol, or the learning_rate."
+            )
         warnings.warn(
-            f"Maximum number of epochs ({self.max_iter}) reached and the "
-            f"optimization hasn't converged yet{left}. Increase max_iter, or "
-            "tol, or the learning_rate.",
+            message,
             ConvergenceWarning,
             # The user's call, through fit, _fit_context, training_method
             # and _fit_gd.
@@ -675,7 +717,15 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
     def _stop_message(self, state, reason, first_epoch):
         best = (state.best_epoch - first_epoch, state.best_validation_score)
         epochs = state.n_iter - first_epoch
-        return stop_message(reason, epochs, self.max_iter, self.early_stopping, best)
+        return stop_message(
+            reason,
+            epochs,
+            self.max_iter,
+            self.early_stopping,
+            best,
+            getattr(state, "remaining", None),
+            "iterations" if state.optimizer.optimizer.full_batch else "epochs",
+        )
 
     def _set_history(self, state, n_iter):
         self.n_iter_ = n_iter

@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from sklearn.base import is_classifier
 from sklearn.linear_model._base import SparseCoefMixin
 from sklearn.metrics import r2_score
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseGradientDescent, _hook_data
@@ -26,7 +27,11 @@ from ._linear_statistics import (
 )
 from ._losses import Penalty
 from ._training import Model
+from .optimizers import Optimizer, available_optimizers, get_optimizer
 from .schedules import get_schedule
+
+#: The values of the linear estimators' ``optimizer`` parameter.
+OPTIMIZER_CONSTRAINT = [StrOptions({"auto", *available_optimizers()}), Optimizer]
 
 
 class _LinearModel(Model):
@@ -151,6 +156,30 @@ def _shift_intercept(params, shift):
     return shifted
 
 
+def _gradient_norm(model, data, point):
+    """``|grad F(point)|`` on the training rows, in the rescaled coordinates,
+    and ``F(point)``.
+
+    One pass over the training rows (the objective's vectorised batch of
+    every row). With an L1 part, the proximal-gradient mapping (step 1,
+    soft-thresholded) stands for the gradient, which does not vanish at the
+    optimum of a non-smooth objective. ``model.params`` is left as it was.
+    """
+    current = model.params.copy()
+    try:
+        theta = np.array(point, np.float64)
+        model.params[...] = point
+        objective = float(data.objective(model))
+        step = model.grad.astype(np.float64)
+        if model.has_prox:
+            model.params[...] = theta - step
+            model.prox(1.0)
+            step = theta - model.params.astype(np.float64)
+        return float(np.linalg.norm(step)), objective
+    finally:
+        model.params[...] = current
+
+
 def _check_finite(values, name):
     if not np.isfinite(values).all():
         raise ValueError(
@@ -186,6 +215,33 @@ class _BaseLinear(SparseCoefMixin, BaseGradientDescent):
         if self.learning_rate == "auto" and scale is not None and 0 < scale < np.inf:
             return 1.0 / float(scale)
         return 1.0
+
+    def _resolve_optimizer(self, partial):
+        """``optimizer="auto"``: L-BFGS where it applies, else plain SGD.
+
+        L-BFGS on the whole training set (:class:`~skgd.optimizers.LBFGS`)
+        reaches the optimum of a smooth objective in a few passes over the
+        rescaled data, at every size measured (see the user guide), where
+        stochastic steps hover around it. It is chosen for ``fit`` when
+        everything it would ignore or refuse is at its default: a
+        differentiable loss with a scale, no L1 part in the penalty, no
+        early stopping, ``learning_rate="auto"``, ``schedule="constant"``,
+        ``batch_size="auto"`` and ``average="auto"``. ``partial_fit`` and
+        every other setting train with ``"sgd"``.
+        """
+        if not (isinstance(self.optimizer, str) and self.optimizer == "auto"):
+            return get_optimizer(self.optimizer)
+        solver = (
+            not partial
+            and not self.early_stopping
+            and self._loss().smooth
+            and self._penalty().l1 == 0
+            and self.learning_rate == "auto"
+            and self.schedule == "constant"
+            and self.batch_size == "auto"
+            and self.average == "auto"
+        )
+        return get_optimizer("lbfgs" if solver else "sgd")
 
     def _init_params(self, X, y, random_state, sample_weight=None):
         """Zero coefficients, the intercept of the best constant model; the scaling.
@@ -259,35 +315,66 @@ class _BaseLinear(SparseCoefMixin, BaseGradientDescent):
         self._feature_sums = (total, weighted)
         self._offset = new.astype(self._offset.dtype)
 
-    def _remaining_gradient(self, model, data, start, final):
-        """``|grad F(final)| / |grad F(start)|`` in the rescaled coordinates.
+    def _gradient_rule(self, model, data, start):
+        """The gradient rule's criterion for this fit, or None for the loss rule.
 
-        Two passes over the training rows, made only for the warning of a
-        fit that reached ``max_iter``. With an L1 part, the norm of the
-        proximal-gradient mapping (step 1, soft-thresholded) stands for the
-        gradient, which does not vanish at the optimum of a non-smooth
-        objective.
+        ``convergence="auto"`` uses the gradient rule wherever the objective
+        is differentiable and has a scale: not for the non-smooth losses
+        (whose subgradient does not vanish at the optimum) nor for the
+        perceptron's scale-free objective. The criterion is the norm
+        of the objective's gradient at the iterate the fit would return,
+        relative to its reference (see :meth:`_gradient_reference`).
         """
-        current = model.params.copy()
-        norms = []
-        try:
-            # ``final`` may be the model's own buffer, which this overwrites.
-            for point in (start, final.copy()):
-                model.params[...] = point
-                data.objective(model)
-                step = model.grad.astype(np.float64)
-                if model.has_prox:
-                    theta = point.astype(np.float64)
-                    moved = theta - step
-                    model.params[...] = moved
-                    model.prox(1.0)
-                    step = theta - model.params.astype(np.float64)
-                norms.append(float(np.linalg.norm(step)))
-        finally:
-            model.params[...] = current
-        if not norms[0] > 0 or not np.isfinite(norms[1]):
+        rule = getattr(self, "convergence", "loss")
+        if self.tol is None or self.early_stopping or rule == "loss":
             return None
-        return norms[1] / norms[0]
+        differentiable = self._loss().smooth and not model.scale_free
+        if rule == "auto" and not differentiable:
+            return None
+        if not differentiable:
+            raise ValueError(
+                f"convergence='gradient' needs a differentiable objective, and "
+                f"loss={self.loss!r} is not: its subgradient does not vanish at "
+                "the optimum. Use convergence='loss' (or 'auto', which does so "
+                "for this loss)."
+            )
+        # Measured at the first evaluation, after the loop has checked that
+        # the objective at the start is finite.
+        reference = []
+
+        def criterion(state):
+            if not reference:
+                reference.append(self._gradient_reference(model, data, start))
+            point = model.params if state.average is None else state.average
+            norm, objective = _gradient_norm(model, data, point)
+            if reference[0] > 0:
+                return norm / reference[0], objective
+            return (0.0 if norm <= 0 else np.inf), objective
+
+        return criterion
+
+    def _gradient_reference(self, model, data, start):
+        """The gradient norm the rule measures against.
+
+        The larger of its values at ``start`` and at the same point with
+        every coefficient zero (the starting point of a fresh fit): a warm
+        start near the optimum is measured against the gradient a fresh fit
+        starts from, not against its own small one.
+        """
+        reference = _gradient_norm(model, data, start)[0]
+        if np.any(start[:-1]):
+            zero = start.copy()
+            zero[:-1] = 0
+            reference = max(reference, _gradient_norm(model, data, zero)[0])
+        return reference
+
+    def _remaining_gradient(self, model, data, start, final):
+        """The gradient rule's measure at ``final`` (for the warning), or None."""
+        reference = self._gradient_reference(model, data, start)
+        remaining = _gradient_norm(model, data, final)[0]
+        if not reference > 0 or not np.isfinite(remaining):
+            return None
+        return remaining / reference
 
     def _unscale(self, params):
         """The coefficients ``coef`` of a parameter buffer (float64)."""

@@ -11,7 +11,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import BaseGradientDescent, steps_on_chunks, training_method
-from ._linear_base import _BaseLinear, _LinearModel, _too_extreme
+from ._linear_base import OPTIMIZER_CONSTRAINT, _BaseLinear, _LinearModel, _too_extreme
 from ._linear_statistics import (
     max_abs,
     nonzero_rows,
@@ -101,9 +101,24 @@ class GDRegressor(RegressorMixin, _BaseLinear):
     max_iter : int, default=1000
         Maximum number of epochs (passes over the training data).
     tol : float or None, default=1e-3
-        Training stops when the objective (or, with early stopping, the
-        validation score) has not improved by at least ``tol`` for
-        ``n_iter_no_change`` consecutive epochs. ``None`` disables stopping.
+        The stopping tolerance; what it bounds depends on ``convergence``.
+        ``None`` disables stopping: exactly ``max_iter`` epochs run.
+    convergence : {"auto", "gradient", "loss"}, default="auto"
+        When training has converged. ``"gradient"``: the norm of
+        the objective's gradient, in the rescaled coordinates and at the
+        coefficients the fit would return (the average, when averaging),
+        has fallen to ``tol`` times its value at the start (with an L1
+        part, the proximal-gradient mapping stands for the gradient). It is
+        checked after every epoch of shuffled mini-batches and after every
+        third epoch otherwise. ``n_iter_no_change`` epochs without a new
+        lowest objective before that stop training with a
+        ``ConvergenceWarning``. ``"loss"``: scikit-learn's rule, as in
+        ``SGDRegressor``: the epoch's objective has not improved by at least
+        ``tol`` for ``n_iter_no_change`` consecutive epochs. ``"auto"``:
+        ``"gradient"`` for the differentiable losses, ``"loss"`` for the
+        others, whose subgradient does not vanish at the optimum. With
+        ``early_stopping``, the validation R² score decides instead, as under
+        ``"loss"``.
     n_iter_no_change : int, default=5
         Epochs without improvement before stopping (or, with the
         ``"adaptive"`` schedule, before the learning rate is divided by 5).
@@ -230,11 +245,13 @@ class GDRegressor(RegressorMixin, _BaseLinear):
 
     _parameter_constraints: dict = {
         **BaseGradientDescent._parameter_constraints,
+        "optimizer": OPTIMIZER_CONSTRAINT,
         "loss": [StrOptions(set(REGRESSION_LOSSES))],
         "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
         "fit_intercept": ["boolean"],
+        "convergence": [StrOptions({"auto", "gradient", "loss"})],
         "average": [
             "boolean",
             Interval(Integral, 1, None, closed="left"),
@@ -252,12 +269,13 @@ class GDRegressor(RegressorMixin, _BaseLinear):
         alpha=0.0001,
         l1_ratio=0.15,
         fit_intercept=True,
-        optimizer="sgd",
+        optimizer="auto",
         learning_rate="auto",
         schedule="constant",
         batch_size="auto",
         max_iter=1000,
         tol=1e-3,
+        convergence="auto",
         n_iter_no_change=5,
         early_stopping=False,
         validation_fraction=0.1,
@@ -280,6 +298,7 @@ class GDRegressor(RegressorMixin, _BaseLinear):
         self.batch_size = batch_size
         self.max_iter = max_iter
         self.tol = tol
+        self.convergence = convergence
         self.n_iter_no_change = n_iter_no_change
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction

@@ -99,6 +99,16 @@ class LoopConfig:
     restart_average: bool = False
     total_steps: int | None = None
     verbose: int = 0
+    # The gradient rule (see ``train``): a function of the state that returns
+    # the norm of the objective's gradient at the iterate a call would
+    # return, relative to its reference, and the objective there; training
+    # has converged when the former is at most ``criterion_tol``. None: the
+    # loss rule alone.
+    criterion: object = None
+    criterion_tol: float = 0.0
+    # The criterion costs a pass over the training rows: it is evaluated
+    # after every ``check_every``-th epoch of a call (and after its last).
+    check_every: int = 1
 
 
 class TrainingState:
@@ -137,6 +147,12 @@ class TrainingState:
         # the start of every call (see ``start_objective``).
         self.reference_loss = None
         self.best_epoch = 0
+        # The gradient rule's last measure; the checked point of lowest
+        # objective, with its objective and measure (LoopConfig.criterion).
+        self.remaining = None
+        self.kept_objective = self.last_objective = np.inf
+        self.kept_remaining = None
+        self.best_point = None
 
     def reset_monitoring(self):
         """Start convergence monitoring afresh (at each ``fit``)."""
@@ -145,6 +161,9 @@ class TrainingState:
         self.best_params = None
         self.best_epoch = 0
         self.no_improvement = 0
+        self.kept_objective = self.last_objective = np.inf
+        self.kept_remaining = None
+        self.best_point = None
 
     def for_next_call(self):
         """A copy to train on, so that a failed call leaves this state intact.
@@ -419,6 +438,56 @@ def _improved(state, config, loss, val_score, params):
     return improved
 
 
+def _criterion_met(state, config, epoch, final, model):
+    """Evaluate the gradient rule when its cadence says so; whether it is met.
+
+    The point of lowest measure is kept (see :func:`_keep_best_point`).
+    """
+    if config.criterion is None:
+        return False
+    if (epoch + 1) % config.check_every and not final:
+        return False
+    remaining, objective = config.criterion(state)
+    state.remaining = remaining
+    # A check that lowers the objective of the checked points (the average,
+    # when averaging) is progress, even if the iterates' own objective
+    # stalls; the point of lowest objective is kept.
+    if _new_low(objective, state.kept_objective, _TIE):
+        point = model.params if state.average is None else state.average
+        state.best_point, state.kept_objective = point.copy(), objective
+        state.kept_remaining, state.no_improvement = remaining, 0
+    state.last_objective = objective
+    met = remaining <= config.criterion_tol
+    if not met and config.restart_average and state.average is not None:
+        # The iterates (the epoch's objective estimates theirs) do better
+        # than their average: the average lags behind a descent, and starts
+        # again. Around the optimum the average is the better point.
+        if state.loss_curve[-1] < objective:
+            state.average, state.n_averaged = None, 0
+    return met
+
+
+def _new_low(value, best, rtol):
+    """Whether ``value`` is below ``best`` by more than a relative ``rtol``."""
+    return value < best and not np.isclose(value, best, rtol=rtol, atol=0)
+
+
+def _keep_best_point(model, state):
+    """Return the checked point of lowest objective if the last one is worse.
+
+    A fit that stops unconverged (a plateau of the rule, or ``max_iter``)
+    may end on a worse point than one it measured before: the average
+    restarted, or momentum carried the iterates away.
+    """
+    best = getattr(state, "best_point", None)
+    if best is None or not _new_low(state.kept_objective, state.last_objective, _TIE):
+        return
+    model.params[...] = best
+    if state.average is not None:
+        state.average[...] = best
+    state.remaining = state.kept_remaining
+
+
 def _should_stop(state, config):
     """Apply the stopping rule; let the schedule react to a plateau first."""
     if config.tol is None or state.no_improvement < config.n_iter_no_change:
@@ -460,9 +529,16 @@ def train(
     callbacks : EpochCallbacks or None
         Told when each epoch begins and ends; a callback may stop training.
 
+    With ``config.criterion`` (the gradient rule), training has converged
+    when the criterion, evaluated after every ``config.check_every``-th
+    epoch, is at most ``config.criterion_tol``; ``n_iter_no_change``
+    epochs in a row that lower neither the objective nor the criterion are
+    a plateau, which stops training unconverged ("stalled") once the
+    schedule has no smaller rate to try. Without it, the plateau of the loss rule is convergence.
+
     Returns
     -------
-    reason : {"converged", "callback"} or None
+    reason : {"converged", "stalled", "callback"} or None
         None when ``max_epochs`` epochs ran.
     """
     # A full-batch fit with a stopping rule restarts its momentum when the
@@ -495,14 +571,21 @@ def train(
             if callbacks is not None and callbacks.epoch_end():
                 reason = "callback"
                 break
-            if check and _should_stop(state, config):
+            if check and _criterion_met(state, config, epoch, final, model):
                 reason = "converged"
                 break
-        if best is not None:
-            best.restore(data)
+            if check and _should_stop(state, config):
+                reason = "converged" if config.criterion is None else "stalled"
+                break
         # The objective on the rows it started from: rows outside them (an
         # outlier, a mislabelled sample) cannot make a fit look worse.
+        # Measured before a better point is restored: a learning rate that
+        # makes the iterates diverge is an error, not a warning.
         end = measure()
+        if check and reason in (None, "stalled"):
+            _keep_best_point(model, state)
+        if best is not None:
+            best.restore(data)
     if not model.scale_free and not end <= _FINAL_GROWTH * start:
         # Not an explosion, but a call that left the model far worse than it
         # found it: a step size too large for the data.
@@ -510,7 +593,9 @@ def train(
     return reason
 
 
-def train_full_batch(model, state, data, max_iterations, tol, callbacks=None):
+def train_full_batch(
+    model, state, data, max_iterations, tol, callbacks=None, verbose=0
+):
     """Minimise the objective on all training rows with SciPy's L-BFGS-B.
 
     The optimizer of ``state`` (an :class:`~skgd.optimizers.LBFGS`) sets
@@ -522,6 +607,10 @@ def train_full_batch(model, state, data, max_iterations, tol, callbacks=None):
     asks. The objective's distance to its optimum falls as the square of the
     gradient's, so ``tol**2`` on the gradient leaves a relative objective
     gap of about ``tol`` even on a problem of condition number ``1 / tol``.
+    In float32, whose objective is only computed to about ``1e-7``, the
+    bound is at least the square root of the precision's epsilon: a tighter
+    one would only stop on a failed line search, at a point that rounding
+    decides.
 
     Returns
     -------
@@ -543,8 +632,14 @@ def train_full_batch(model, state, data, max_iterations, tol, callbacks=None):
 
     first = len(state.loss_curve)
     start = flat.astype(np.float64)
-    _, gradient = objective(start)
-    gtol = 0.0 if tol is None else tol**2 * float(np.max(np.abs(gradient), initial=0))
+    try:
+        _, gradient = objective(start)
+    except DivergenceError:
+        raise ValueError(_OVERFLOW_AT_START) from None
+    floor = math.sqrt(np.finfo(model.params.dtype).eps)
+    relative = 0.0 if tol is None else max(tol**2, floor)
+    gtol = relative * float(np.max(np.abs(gradient), initial=0))
+    begin = [time.perf_counter()]
     kept = {"theta": start}
 
     def record(theta):
@@ -556,6 +651,10 @@ def train_full_batch(model, state, data, max_iterations, tol, callbacks=None):
         state.n_iter += 1
         state.t += 1
         state.samples_seen += data.n_samples
+        if verbose:
+            now = time.perf_counter()
+            print(f"Iteration {state.n_iter}: loss={loss:.6g}, {now - begin[0]:.3f} s")
+            begin[0] = now
         if callbacks is not None:
             callbacks.epoch_begin()
             if callbacks.epoch_end():
@@ -601,6 +700,10 @@ _SOLVER_OVERFLOW = (
 )
 
 
+# Objectives within this relative distance are equal for _BestIterate.
+_TIE = 1e-9
+
+
 class _BestIterate:
     """The best iterate of a full-batch fit, returned if the last is worse.
 
@@ -633,13 +736,17 @@ class _BestIterate:
             for slot in state.slots:
                 state.optimizer.restart(slot)
         self.previous = loss
-        if loss < self.loss:
+        # Ties (up to rounding) keep the earlier iterate: an oscillation
+        # symmetric about the optimum (Lion's sign steps) visits iterates
+        # of equal objective, and rounding must not decide between them.
+        if _new_low(loss, self.loss, _TIE):
             self.loss, self.params = loss, self.start
 
     def restore(self, data):
         if self.params is None:
             return
-        if self.loss < data.objective(self.model):
+        final = data.objective(self.model)
+        if _new_low(self.loss, final, _TIE):
             self.model.params[...] = self.params
 
 
@@ -654,8 +761,17 @@ def _train_epoch(model, state, config, data, validation, final, callbacks=None):
     if config.early_stopping and validation is not None:
         val_score = _validation_score(model, state, validation)
         state.validation_scores.append(val_score)
-    falling = loss < state.best_loss - (config.tol or 0.0)
-    if _improved(state, config, loss, val_score, model.params):
+    # The loss rule restarts the average after an epoch whose objective
+    # fell by more than tol; the gradient rule decides at its checks.
+    falling = config.criterion is None and loss < state.best_loss - (config.tol or 0.0)
+    if config.criterion is not None:
+        # The gradient rule's plateau: an epoch that lowers neither the
+        # objective (beyond rounding) nor the rule's measure (_criterion_met).
+        improved = _new_low(loss, state.best_loss, _TIE)
+        state.best_loss = min(state.best_loss, loss)
+    else:
+        improved = _improved(state, config, loss, val_score, model.params)
+    if improved:
         state.no_improvement = 0
     else:
         state.no_improvement += 1
@@ -666,22 +782,35 @@ def _train_epoch(model, state, config, data, validation, final, callbacks=None):
     return loss
 
 
-def stop_message(reason, epochs, max_epochs, early_stopping, best=None):
+def stop_message(
+    reason, epochs, max_epochs, early_stopping, best=None, remaining=None, unit="epochs"
+):
     """The closing line of verbose output: why training stopped.
 
-    ``epochs`` counts the epochs of the call; ``best`` is the call's best
-    epoch and its validation score, with early stopping.
+    ``epochs`` counts the epochs (or a solver's ``unit``) of the call;
+    ``best`` is the call's best epoch and its validation score, with early
+    stopping; ``remaining`` the last measure of the gradient rule, if any.
     """
+    gradient = (
+        ""
+        if remaining is None
+        else f" (gradient norm {remaining:.3g} times its reference)"
+    )
     if reason == "callback":
-        return f"Training stopped by a callback after {epochs} epochs."
+        return f"Training stopped by a callback after {epochs} {unit}."
     if reason is None:
-        return f"Maximum number of epochs ({max_epochs}) reached."
+        return f"Maximum number of {unit} ({max_epochs}) reached{gradient}."
+    if reason == "stalled":
+        return (
+            f"Stopped after {epochs} epochs: the objective stopped falling "
+            f"before the gradient rule was met{gradient}."
+        )
     if early_stopping:
         return (
             f"Stopped after {epochs} epochs: the validation score stopped "
             f"improving. Kept epoch {best[0]}, the best (score {best[1]:.6g})."
         )
-    return f"Converged after {epochs} epochs."
+    return f"Converged after {epochs} {unit}{gradient}."
 
 
 def _report(state, loss, val_score, seconds):

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.datasets import load_breast_cancer, load_digits, load_iris
+from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_class_weight
@@ -62,11 +63,29 @@ def test_every_loss_learns_digits(digits, loss):
     assert clf.score(X_test, y_test) >= 0.93
 
 
-def test_breast_cancer_is_within_a_hundredth_of_logistic_regression():
-    X_train, X_test, y_train, y_test = _split(load_breast_cancer)
+def _log_loss_objective(clf, X, y, alpha):
+    """Mean log-loss plus ``alpha / 2`` times the squared norm of ``coef_``."""
+    data = log_loss(y, clf.predict_proba(X), labels=clf.classes_)
+    return data + alpha / 2 * float(np.sum(clf.coef_.astype(np.float64) ** 2))
+
+
+@pytest.mark.parametrize(
+    "loader", [load_breast_cancer, load_digits, load_wine, load_iris]
+)
+def test_the_defaults_reach_the_optimum_of_the_log_loss(loader):
+    # Mini-batch SGD, stopped by the loss rule, left the objective 2.1 to
+    # 10.4 times the optimum here (iris test accuracy 0.868 against 0.974).
+    X_train, X_test, y_train, y_test = _split(loader)
+    alpha = GDClassifier().alpha
     ours = GDClassifier(random_state=0).fit(X_train, y_train)
-    theirs = LogisticRegression().fit(X_train, y_train)
-    assert ours.score(X_test, y_test) >= theirs.score(X_test, y_test) - 0.01
+    theirs = LogisticRegression(C=1 / (alpha * len(y_train)), tol=1e-10, max_iter=10**5)
+    theirs.fit(X_train, y_train)
+    optimum = _log_loss_objective(theirs, X_train, y_train, alpha)
+    assert _log_loss_objective(ours, X_train, y_train, alpha) <= optimum * (1 + 1e-3)
+    assert abs(ours.score(X_test, y_test) - theirs.score(X_test, y_test)) <= 0.005
+    test_loss = log_loss(y_test, ours.predict_proba(X_test), labels=ours.classes_)
+    optimal_test_loss = log_loss(y_test, theirs.predict_proba(X_test))
+    assert abs(test_loss - optimal_test_loss) <= 0.005
 
 
 @pytest.mark.parametrize("loader", [load_iris, load_breast_cancer])
@@ -224,11 +243,14 @@ def test_perceptron_from_zero_is_not_a_divergence(digits):
 
 def test_balanced_class_weight_equals_the_sample_weights(iris):
     X, y = iris[0][:120], iris[1][:120]  # unbalanced: 50, 50, 20
-    balanced = GDClassifier(class_weight="balanced", random_state=0).fit(X, y)
+    # A penalty strong enough for the weights to move the optimum (with the
+    # default alpha the optimum nearly separates these rows).
+    params = dict(alpha=0.1, random_state=0)
+    balanced = GDClassifier(class_weight="balanced", **params).fit(X, y)
     weights = compute_class_weight("balanced", classes=np.unique(y), y=y)
-    manual = GDClassifier(random_state=0).fit(X, y, sample_weight=weights[y])
+    manual = GDClassifier(**params).fit(X, y, sample_weight=weights[y])
     assert_allclose(balanced.coef_, manual.coef_)
-    heavy = GDClassifier(class_weight={2: 10.0}, random_state=0).fit(X, y)
+    heavy = GDClassifier(class_weight={2: 10.0}, **params).fit(X, y)
     assert (heavy.predict(X) == 2).sum() > (manual.predict(X) == 2).sum()
 
 
@@ -271,7 +293,11 @@ def test_sparse_and_float32(iris, dtype):
     dense = GDClassifier(random_state=0).fit(X.astype(dtype), y)
     sparse = GDClassifier(random_state=0).fit(sp.csr_matrix(X.astype(dtype)), y)
     assert dense.coef_.dtype == sparse.coef_.dtype == dtype
-    assert_allclose(dense.coef_, sparse.coef_, rtol=1e-4, atol=1e-5)
+    # In float32 the objective is computed to about 1e-7 (differently for
+    # the two layouts), and L-BFGS stops at a relative gradient of
+    # sqrt(eps) = 3.5e-4: the two optima agree to that much.
+    rtol = 1e-3 if dtype == np.float32 else 1e-6
+    assert_allclose(dense.coef_, sparse.coef_, rtol=rtol, atol=1e-5)
 
 
 def test_coef_init_of_a_binary_problem_accepts_a_vector():

@@ -170,7 +170,9 @@ def test_held_out_rows_weigh_zero_in_the_set_up(diabetes):
     assert np.all(weight[train] == 1)
     # The offset and the starting intercept come from the training rows.
     assert_allclose(reg._offset, X[train].mean(axis=0))
-    alone = GDRegressor(max_iter=1, tol=None).fit(X[train], y[train])
+    # (Early stopping trains with "sgd" where the default is "auto".)
+    alone = GDRegressor(optimizer="sgd", max_iter=1, tol=None)
+    alone.fit(X[train], y[train])
     assert_allclose(reg._offset, alone._offset)
     # The automatic rate too (with hooks that count nonzero weights only).
     assert reg.learning_rate_ == pytest.approx(alone.learning_rate_, rel=1e-6)
@@ -341,7 +343,7 @@ def test_set_params_leaves_the_users_optimizer_alone_on_error():
     reg = GDRegressor()
     with pytest.raises(ValueError, match="nope"):
         reg.set_params(optimizer=adam, optimizer__beta_1=0.5, optimizer__nope=1)
-    assert adam.beta_1 == 0.9 and reg.optimizer == "sgd"
+    assert adam.beta_1 == 0.9 and reg.optimizer == "auto"
     reg = GDRegressor(optimizer=adam)
     with pytest.raises(ValueError, match="nope"):
         reg.set_params(optimizer__beta_2=0.5, optimizer__nope=1)
@@ -354,8 +356,22 @@ def test_set_params_leaves_the_users_optimizer_alone_on_error():
 @pytest.mark.parametrize(
     "params, pattern",
     [
-        (dict(max_iter=3, tol=None), r"Maximum number of epochs \(3\) reached"),
-        (dict(max_iter=500), r"Converged after \d+ epochs"),
+        (
+            dict(optimizer="sgd", max_iter=3, tol=None),
+            r"Maximum number of epochs \(3\) reached",
+        ),
+        (dict(max_iter=3, tol=None), r"Maximum number of iterations \(3\) reached"),
+        (
+            dict(optimizer="sgd", max_iter=1000),
+            r"Converged after \d+ epochs \(gradient norm \S+ times its reference\)",
+        ),
+        (dict(optimizer="sgd", max_iter=500, convergence="loss"), r"Converged after \d+ epochs\.$"),
+        (dict(max_iter=500), r"Converged after \d+ iterations"),
+        (
+            dict(optimizer="sgd", batch_size=1, average=False),
+            r"Stopped after \d+ epochs: the objective stopped falling before the "
+            r"gradient rule was met",
+        ),
         (
             dict(max_iter=500, early_stopping=True, batch_size=20),
             r"Stopped after \d+ epochs: the validation score stopped improving. "
