@@ -106,13 +106,19 @@ class GDClassifier(LinearClassifierMixin, _BaseLinear):
         which needs a number; None is accepted for the other penalties).
     fit_intercept : bool, default=True
         Whether to fit an intercept.
-    optimizer : str or Optimizer, default="sgd"
+    optimizer : str or Optimizer, default="auto"
         The update rule: a name from
         :func:`skgd.optimizers.available_optimizers` or an
         :class:`~skgd.optimizers.Optimizer` object, whose hyperparameters
         can be grid-searched as ``optimizer__<name>``. ``"lbfgs"``
         (:class:`~skgd.optimizers.LBFGS`) minimises the objective on the
-        full batch with a line search and has no ``partial_fit``.
+        full batch with a line search and has no ``partial_fit``. ``"auto"``
+        is ``"lbfgs"`` for ``fit`` when the loss is differentiable
+        (``log_loss``, ``squared_hinge``, ``modified_huber``), the penalty
+        has no L1 part, ``early_stopping`` is off and ``learning_rate``,
+        ``schedule``, ``batch_size`` and ``average`` keep their defaults;
+        ``"sgd"`` otherwise and in ``partial_fit``. The optimizer used is
+        ``optimizer_``.
     learning_rate : float or "auto", default="auto"
         The base step size, scaled over time by ``schedule``, for the
         coefficients of the implicitly rescaled features. ``"auto"`` derives

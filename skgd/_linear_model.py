@@ -64,14 +64,19 @@ class GDRegressor(RegressorMixin, _BaseLinear):
         which needs a number; None is accepted for the other penalties).
     fit_intercept : bool, default=True
         Whether to fit an intercept.
-    optimizer : str or Optimizer, default="sgd"
+    optimizer : str or Optimizer, default="auto"
         The update rule: a name from :func:`skgd.optimizers.available_optimizers`
         (``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adagrad"``, ``"rmsprop"``,
         ``"adam"``, ``"amsgrad"``, ``"adamw"``, ``"nadam"``, ``"radam"``,
         ``"adamax"``, ``"adadelta"``, ``"lion"``, or ``"lbfgs"``, a
         full-batch solver without ``partial_fit``) or an
         :class:`~skgd.optimizers.Optimizer` object, whose hyperparameters can
-        be grid-searched as ``optimizer__<name>``.
+        be grid-searched as ``optimizer__<name>``. ``"auto"`` is
+        ``"lbfgs"`` for ``fit`` when the loss is differentiable, the
+        penalty has no L1 part, ``early_stopping`` is off and
+        ``learning_rate``, ``schedule``, ``batch_size`` and ``average`` keep
+        their defaults; ``"sgd"`` otherwise and in ``partial_fit``. The
+        optimizer used is ``optimizer_``.
     learning_rate : float or "auto", default="auto"
         The base step size, scaled over time by ``schedule``. It applies to
         the coefficients of the implicitly rescaled features (see Notes),

@@ -633,7 +633,7 @@ def train_full_batch(
     first = len(state.loss_curve)
     start = flat.astype(np.float64)
     try:
-        _, gradient = objective(start)
+        loss, gradient = objective(start)
     except DivergenceError:
         raise ValueError(_OVERFLOW_AT_START) from None
     floor = math.sqrt(np.finfo(model.params.dtype).eps)
@@ -660,6 +660,13 @@ def train_full_batch(
             if callbacks.epoch_end():
                 raise StopIteration
 
+    if not np.any(gradient) or not loss > 0:
+        # Optimal at the start (constant features, say): the objective, never
+        # negative, or its gradient is 0, and SciPy would divide by it.
+        record(start)
+        flat[...] = start
+        state.last_rate = 1.0
+        return "converged"
     # The largest product of an evaluation: X (or its first layer) times
     # the parameters.
     product = data.X.shape[0] * flat.size

@@ -501,7 +501,7 @@ class LossCurveDisplay:
         >>> from sklearn.datasets import make_regression
         >>> from skgd import GDRegressor
         >>> from skgd.plotting import LossCurveDisplay
-        >>> X, y = make_regression(n_samples=200, n_features=5, random_state=0)
+        >>> X, y = make_regression(n_samples=1000, n_features=5, random_state=0)
         >>> regs = [
         ...     GDRegressor(optimizer=name, random_state=0).fit(X, y)
         ...     for name in ["sgd", "adam"]

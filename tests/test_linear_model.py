@@ -763,3 +763,14 @@ def test_full_batch_momentum_restarts_and_reaches_least_squares():
         warnings.simplefilter("ignore", ConvergenceWarning)
         score = cross_val_score(pipe, X, y, cv=cv).mean()
     assert score > ols - 0.005
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "auto"])
+def test_a_solver_started_at_the_optimum_stays_there(optimizer):
+    # Constant features and a tiny target: the gradient at the start is
+    # exactly zero, and L-BFGS-B divided by its norm (a false overflow).
+    X, y = np.zeros((13, 1)), np.full(13, 9e-200)
+    reg = GDRegressor(optimizer=optimizer).fit(X, y)
+    assert reg.n_iter_ == 1
+    assert_allclose(reg.predict(X), y)
+
