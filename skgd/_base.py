@@ -672,11 +672,11 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
             message = (
                 f"The gradient rule (tol={self.tol}) was not met, and "
                 f"{self.n_iter_no_change} epochs in a row lowered neither the "
-                f"objective nor the gradient{left}. The iterates hover around the optimum at this step "
-                "size: average the iterates (average=True or 'auto'), use "
-                "larger batches, a decreasing schedule (schedule='adaptive') or "
-                "a smaller learning_rate, or set convergence='loss' to accept "
-                "this point."
+                f"objective nor the gradient{left}. The iterates hover around "
+                "the optimum at this step size: average the iterates "
+                "(average=True or 'auto'), use larger batches, a decreasing "
+                "schedule (schedule='adaptive') or a smaller learning_rate, or "
+                "set convergence='loss' to accept this point."
             )
         else:
             message = (

@@ -251,6 +251,9 @@ class _LinearEpoch:
                 float(self.loss_param),
                 float(model.penalty.l1),
                 float(model.penalty.l2),
+                np.ones(n_features)
+                if model.penalty.weight is None
+                else model.penalty.weight,
                 self.code,
                 _hyperparameters(optimizer_state, self.names),
                 *buffers,

@@ -253,9 +253,11 @@ class _BaseLinear(SparseCoefMixin, BaseGradientDescent):
         not walk the intercept there from zero.
 
         The parameters are ``theta_j = p_j coef_j`` with
-        ``p_j = sqrt(var_j + l2 / c)``: ``var_j`` is the weighted variance of
-        feature ``j`` (its mean square without an intercept), ``l2`` the L2
-        strength and ``c`` the loss's curvature. Each diagonal entry of the
+        ``p_j = sqrt(var_j + l2 u_j**2 / c)``: ``var_j`` is the weighted
+        variance of feature ``j`` (its mean square without an intercept),
+        ``l2`` the L2 strength, ``u_j`` the coefficient's weight in the
+        penalty (see :meth:`_penalty_weights`) and ``c`` the loss's
+        curvature. Each diagonal entry of the
         objective's Hessian in ``theta`` is then ``c``, whatever the scale of
         the feature: gradient descent on ``theta`` is Jacobi-preconditioned.
         ``p_j = 1`` where the feature is constant.
@@ -272,8 +274,13 @@ class _BaseLinear(SparseCoefMixin, BaseGradientDescent):
             params[-1] = self._initial_intercept(y, weight)
             centre = self._offset.astype(np.float64)
         spreads = column_spreads(X, *nonzero_rows(sample_weight, X.shape[0]), centre)
-        ridge = self._penalty().l2 / self._loss().curvature
-        scale = np.where(spreads > 0, np.hypot(spreads, np.sqrt(ridge)), 1.0)
+        self._spreads = spreads
+        self._penalty_weight = self._penalty_weights(X, spreads)
+        penalty = self._penalty()
+        ridge = np.sqrt(penalty.l2 / self._loss().curvature)
+        if penalty.weight is not None:
+            ridge = ridge * penalty.weight
+        scale = np.where(spreads > 0, np.hypot(spreads, ridge), 1.0)
         if not np.isfinite(scale).all():
             raise _too_extreme("X", max_abs(X))
         self._scale = scale
@@ -282,6 +289,10 @@ class _BaseLinear(SparseCoefMixin, BaseGradientDescent):
     def _continue(self, state, data, partial):
         if partial:
             self._follow_stream_mean(state, data)
+        spreads = getattr(self, "_spreads", None)
+        if spreads is not None:
+            # penalty_scale may have changed since the first fit.
+            self._penalty_weight = self._penalty_weights(data.X, spreads)
         return super()._continue(state, data, partial)
 
     def _follow_stream_mean(self, state, data):
@@ -381,7 +392,39 @@ class _BaseLinear(SparseCoefMixin, BaseGradientDescent):
         return params[:-1] / self._coef_scale(params.ndim)
 
     def _penalty(self):
-        return Penalty(self.penalty, self.alpha, self.l1_ratio)
+        weight = getattr(self, "_penalty_weight", None)
+        return Penalty(self.penalty, self.alpha, self.l1_ratio, weight)
+
+    def _penalty_weights(self, X, spreads):
+        """Each coefficient's weight in the penalty, or None (raw units).
+
+        ``penalty_scale="standardized"`` penalises ``spread_j * coef_j``, the
+        coefficient of the standardised feature (its weighted standard
+        deviation; its root mean square without an intercept; 1 for a
+        feature that is 0 on every row): the fitted model then does not
+        depend on the units of the features. ``"auto"`` does so for dense X
+        and keeps the raw units for sparse X (see the user guide).
+        """
+        rule = getattr(self, "penalty_scale", "raw")
+        if rule == "auto":
+            rule = "raw" if sp.issparse(X) else "standardized"
+        if rule == "raw":
+            return None
+        return np.where(spreads > 0, spreads, 1.0)
+
+    def _ridge_diagonal(self, n_features):
+        """The L2 penalty's curvature along each ``theta_j``.
+
+        ``l2 * (u_j / p_j)**2`` (``u`` the penalty weights); 1 / p_j**2 can
+        only overflow without a penalty, where it is not computed.
+        """
+        penalty = self._penalty()
+        if not penalty.l2 > 0:
+            return np.zeros(n_features)
+        inv_scale = self._inv_scale(n_features)
+        if penalty.weight is not None:
+            inv_scale = inv_scale * penalty.weight
+        return penalty.l2 * np.square(inv_scale)
 
     def _coef_scale(self, ndim):
         """The factor ``p`` of ``theta = p * coef``, for coefficients of ``ndim``."""

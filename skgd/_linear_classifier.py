@@ -82,7 +82,9 @@ class GDClassifier(LinearClassifierMixin, _BaseLinear):
     ``perceptron``) train one binary problem per class (one-vs-rest), as
     ``SGDClassifier`` does. The features are centred and rescaled
     implicitly, as in :class:`GDRegressor`, so the defaults train any scale
-    of X like standardised data.
+    of X like standardised data, and on dense X the penalty measures the
+    coefficients in the units of the standardised features
+    (``penalty_scale``), so the model does not depend on those units either.
 
     Parameters
     ----------
@@ -101,6 +103,18 @@ class GDClassifier(LinearClassifierMixin, _BaseLinear):
         The penalty on ``coef_`` (never on the intercept).
     alpha : float, default=1e-4
         Strength of the penalty.
+    penalty_scale : {"auto", "standardized", "raw"}, default="auto"
+        The units the penalty measures the coefficients in.
+        ``"standardized"``: those of the standardised features, as glmnet's
+        ``standardize=TRUE``: the penalty is that of ``s_j * coef_j``, where
+        ``s_j`` is the weighted standard deviation of feature ``j`` (its root
+        mean square without an intercept), so the fitted model is the same
+        whatever the units of each feature (``coef_`` stays in the original
+        units). ``"raw"``: scikit-learn's objective, on ``coef_`` as it is
+        (that of ``LogisticRegression`` and ``SGDClassifier``). ``"auto"``:
+        ``"standardized"`` for dense X, ``"raw"`` for sparse X, where text
+        features are penalised in raw units as ``LogisticRegression`` does
+        (see the user guide).
     l1_ratio : float or None, default=0.15
         The share of L1 in the elastic-net penalty (``penalty="elasticnet"``,
         which needs a number; None is accepted for the other penalties).
@@ -258,6 +272,7 @@ class GDClassifier(LinearClassifierMixin, _BaseLinear):
         "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
+        "penalty_scale": [StrOptions({"auto", "standardized", "raw"})],
         "fit_intercept": ["boolean"],
         "convergence": [StrOptions({"auto", "gradient", "loss"})],
         "average": [
@@ -274,6 +289,7 @@ class GDClassifier(LinearClassifierMixin, _BaseLinear):
         *,
         penalty="l2",
         alpha=0.0001,
+        penalty_scale="auto",
         l1_ratio=0.15,
         fit_intercept=True,
         optimizer="auto",
@@ -296,6 +312,7 @@ class GDClassifier(LinearClassifierMixin, _BaseLinear):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
+        self.penalty_scale = penalty_scale
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
         self.optimizer = optimizer
@@ -348,10 +365,7 @@ class GDClassifier(LinearClassifierMixin, _BaseLinear):
         """
         index, weight = nonzero_rows(sample_weight, X.shape[0])
         loss = self._loss()
-        l2 = self._penalty().l2
-        ridge = np.zeros(X.shape[1])
-        if l2 > 0:
-            ridge = l2 * np.square(self._inv_scale(X.shape[1]))
+        ridge = self._ridge_diagonal(X.shape[1])
         smooth_ridge = ridge / loss.curvature if loss.smooth else None
         top, lipschitz = self._curvatures(X, index, weight, batch_size, smooth_ridge)
         scale = 1.0 / np.sqrt(top) if top > 0 else 1.0

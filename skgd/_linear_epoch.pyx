@@ -218,6 +218,9 @@ def linear_epoch(
     double loss_param,
     double l1,
     double l2,
+    # Each coefficient's weight in the penalty (its column's spread for a
+    # penalty on standardised coefficients; ones for raw units).
+    const double[::1] penalty_weight,
     # The optimizer.
     int opt_code,
     const double[::1] hyper,
@@ -281,7 +284,7 @@ def linear_epoch(
 
     _check_epoch(X, X_data, X_indices, X_indptr, sparse, Y, W, weighted, index,
                  bounds, sizes, rates, P, coef, G, inv_scale, offset, centred,
-                 loss_code, A, average_start)
+                 penalty_weight, loss_code, A, average_start)
     _check_rule(opt_code, hyper, m, S0.size, S1.size, S2.size)
     step.code = opt_code
     with nogil:
@@ -301,10 +304,11 @@ def linear_epoch(
                 xrow = <floating *>&X[row, 0]
                 prediction = _row_pass(n, xrow, row_inc, &coef[0, 0],
                                        <floating *>&offset[0] if centred else NULL,
-                                       sums)
+                                       &penalty_weight[0], sums)
                 penalty_l2, penalty_l1, shift[0] = sums[0], sums[1], sums[2]
             else:
-                _sums(coef, offset, centred, &shift[0], &penalty_l1, &penalty_l2)
+                _sums(coef, offset, centred, penalty_weight, &shift[0], &penalty_l1,
+                      &penalty_l2)
                 memset(&G[0, 0], 0, G.shape[0] * k * sizeof(floating))
             # Pass 1: the rows of the batch.
             batch_loss = 0.0
@@ -358,13 +362,13 @@ def linear_epoch(
             t += 1
             _set_step(&step, hyper, rates[batch], t, &mu_product)
             _gradient(G, coef, xrow if single else NULL, resid[0], row_inc, offset,
-                      centred, &dsum[0], l2, inv_scale)
+                      centred, &dsum[0], l2, penalty_weight, inv_scale)
             if step.decay != 1.0:
                 for j in range(n_features * k):
                     flat_p[j] = <floating>(flat_p[j] * step.decay)
             _optimizer_pass(&step, flat_p, &G[0, 0], slot0, slot1, slot2, m)
             if l1 > 0:
-                _prox(P, step.lr * l1, inv_scale)
+                _prox(P, step.lr * l1, inv_scale, penalty_weight)
             _coefficients(P, coef, inv_scale)
             if average_start:
                 samples_seen += size
@@ -385,7 +389,8 @@ cdef int _check_epoch(
     const Py_ssize_t[::1] sizes, const double[::1] rates,
     floating[:, ::1] P, floating[:, ::1] coef, floating[:, ::1] G,
     const double[::1] inv_scale, const floating[::1] offset, bint centred,
-    int loss_code, floating[:, ::1] A, long long average_start,
+    const double[::1] penalty_weight, int loss_code, floating[:, ::1] A,
+    long long average_start,
 ) except -1:
     """Refuse arguments that :func:`linear_epoch` would read or write past.
 
@@ -435,6 +440,11 @@ cdef int _check_epoch(
         centred and offset.shape[0] != n_features
     ):
         raise ValueError("linear_epoch: inv_scale or offset of the wrong length.")
+    if penalty_weight.shape[0] != n_features:
+        raise ValueError(
+            f"linear_epoch: {penalty_weight.shape[0]} penalty weights for "
+            f"{n_features} coefficients."
+        )
     if average_start and (A.shape[0] != P.shape[0] or A.shape[1] != k):
         raise ValueError(
             f"linear_epoch: average of shape ({A.shape[0]}, {A.shape[1]})."
@@ -474,11 +484,15 @@ cdef double[::1] _zeros(Py_ssize_t k):
 cdef void _gradient(floating[:, ::1] G, floating[:, ::1] coef, floating *single_row,
                     double single_dloss, Py_ssize_t row_inc, const floating[::1] offset,
                     bint centred, double *dsum, double l2,
+                    const double[::1] penalty_weight,
                     const double[::1] inv_scale) noexcept nogil:
     """Turn ``G`` (``X_b^T dloss``, or one row's) into the gradient in theta.
 
     With ``single_row``, ``G`` is not filled yet: the gradient of a single
-    dense row (one target) is ``dloss * row``.
+    dense row (one target) is ``dloss * row``. The L2 term of coefficient
+    ``j`` is ``l2 * penalty_weight[j]**2 * coef[j]``, multiplied in an order
+    that cannot overflow (the weights of features around 1e200 square to
+    infinity; a weight times its coefficient is of order 1).
     """
     cdef Py_ssize_t j, c
     cdef Py_ssize_t n = G.shape[0] - 1
@@ -487,39 +501,50 @@ cdef void _gradient(floating[:, ::1] G, floating[:, ::1] coef, floating *single_
     cdef floating *w = &coef[0, 0]
     cdef const floating *o = &offset[0] if centred else NULL
     cdef const double *inv = &inv_scale[0]
+    cdef const double *pw = &penalty_weight[0]
     cdef double s = dsum[0] if centred else 0.0
     if single_row != NULL:
         if centred:
             for j in range(n):
                 g[j] = <floating>((single_dloss * single_row[j * row_inc] - o[j] * s
-                                   + (l2 * w[j] if l2 != 0 else 0.0)) * inv[j])
+                                   + (l2 * (pw[j] * w[j]) * pw[j] if l2 != 0 else 0.0))
+                                  * inv[j])
         else:
             for j in range(n):
                 g[j] = <floating>((single_dloss * single_row[j * row_inc]
-                                   + (l2 * w[j] if l2 != 0 else 0.0)) * inv[j])
+                                   + (l2 * (pw[j] * w[j]) * pw[j] if l2 != 0 else 0.0))
+                                  * inv[j])
     elif k == 1:
         if centred:
             for j in range(n):
-                g[j] = <floating>((g[j] - o[j] * s + (l2 * w[j] if l2 != 0 else 0.0)) * inv[j])
+                g[j] = <floating>((g[j] - o[j] * s
+                                   + (l2 * (pw[j] * w[j]) * pw[j] if l2 != 0 else 0.0))
+                                  * inv[j])
         else:
             for j in range(n):
-                g[j] = <floating>((g[j] + (l2 * w[j] if l2 != 0 else 0.0)) * inv[j])
+                g[j] = <floating>((g[j] + (l2 * (pw[j] * w[j]) * pw[j] if l2 != 0 else 0.0))
+                                  * inv[j])
     else:
         for j in range(n):
             for c in range(k):
                 s = G[j, c] - offset[j] * dsum[c] if centred else G[j, c]
-                G[j, c] = <floating>((s + (l2 * coef[j, c] if l2 != 0 else 0.0)) * inv[j])
+                G[j, c] = <floating>(
+                    (s + (l2 * (pw[j] * coef[j, c]) * pw[j] if l2 != 0 else 0.0)) * inv[j]
+                )
     for c in range(k):
         G[n, c] = <floating>(dsum[c] if centred else 0.0)
 
 
-cdef void _prox(floating[:, ::1] P, double threshold,
-                const double[::1] inv_scale) noexcept nogil:
-    """Soft-threshold the weights by ``threshold * inv_scale`` (the L1 step)."""
+cdef void _prox(floating[:, ::1] P, double threshold, const double[::1] inv_scale,
+                const double[::1] penalty_weight) noexcept nogil:
+    """Soft-threshold the weights by ``threshold * inv_scale * penalty_weight``.
+
+    The L1 step: the L1 penalty of coef is a weighted one of theta.
+    """
     cdef Py_ssize_t j, c
     cdef double p, thr
     for j in range(P.shape[0] - 1):
-        thr = threshold * inv_scale[j]
+        thr = threshold * inv_scale[j] * penalty_weight[j]
         for c in range(P.shape[1]):
             p = P[j, c]
             if p > thr:
@@ -548,30 +573,35 @@ cdef void _coefficients(floating[:, ::1] P, floating[:, ::1] coef,
 
 
 cdef void _sums(floating[:, ::1] coef, const floating[::1] offset, bint centred,
-                double *shift, double *l1, double *l2) noexcept nogil:
-    """``shift = offset @ coef`` per target, ``l1 = |coef|_1``, ``l2 = |coef|^2``."""
+                const double[::1] penalty_weight, double *shift, double *l1,
+                double *l2) noexcept nogil:
+    """``shift = offset @ coef`` per target, and with ``v = penalty_weight *
+    coef``: ``l1 = |v|_1``, ``l2 = |v|^2``."""
     cdef Py_ssize_t j, c
     cdef Py_ssize_t n = coef.shape[0]
     cdef Py_ssize_t k = coef.shape[1]
-    cdef floating *flat = &coef[0, 0]
-    cdef double total = 0.0
+    cdef double total = 0.0, squares = 0.0, v
     for c in range(k):
         shift[c] = _dot(n, <floating *>&offset[0], 1, &coef[0, c], k) if centred else 0.0
-    for j in range(n * k):
-        total += fabs(flat[j])
+    for j in range(n):
+        for c in range(k):
+            v = penalty_weight[j] * coef[j, c]
+            total += fabs(v)
+            squares += v * v
     l1[0] = total
-    l2[0] = _dot(n * k, flat, 1, flat, 1)
+    l2[0] = squares
 
 
 cdef double _row_pass(Py_ssize_t n, floating *x, Py_ssize_t incx, floating *coef,
-                      floating *offset, double *sums) noexcept nogil:
-    """Return ``x . coef``; set ``sums`` to ``|coef|^2, |coef|_1, offset . coef``.
+                      floating *offset, const double *pw, double *sums) noexcept nogil:
+    """Return ``x . coef``; set ``sums`` to ``|v|^2, |v|_1, offset . coef``,
+    with ``v = pw * coef`` (the penalty weights).
 
     One pass over a row and the coefficients, with two partial sums each;
     ``offset`` may be NULL (no centring).
     """
     cdef Py_ssize_t i
-    cdef double c0, c1
+    cdef double c0, c1, v0, v1
     cdef double d0 = 0.0, d1 = 0.0, q0 = 0.0, q1 = 0.0
     cdef double a0 = 0.0, a1 = 0.0, s0 = 0.0, s1 = 0.0
     for i in range(0, n - 1, 2):
@@ -579,18 +609,21 @@ cdef double _row_pass(Py_ssize_t n, floating *x, Py_ssize_t incx, floating *coef
         c1 = coef[i + 1]
         d0 += x[i * incx] * c0
         d1 += x[(i + 1) * incx] * c1
-        q0 += c0 * c0
-        q1 += c1 * c1
-        a0 += fabs(c0)
-        a1 += fabs(c1)
+        v0 = pw[i] * c0
+        v1 = pw[i + 1] * c1
+        q0 += v0 * v0
+        q1 += v1 * v1
+        a0 += fabs(v0)
+        a1 += fabs(v1)
         if offset != NULL:
             s0 += offset[i] * c0
             s1 += offset[i + 1] * c1
     if n % 2:
         c0 = coef[n - 1]
         d0 += x[(n - 1) * incx] * c0
-        q0 += c0 * c0
-        a0 += fabs(c0)
+        v0 = pw[n - 1] * c0
+        q0 += v0 * v0
+        a0 += fabs(v0)
         if offset != NULL:
             s0 += offset[n - 1] * c0
     sums[0] = q0 + q1

@@ -38,7 +38,10 @@ class GDRegressor(RegressorMixin, _BaseLinear):
         + \\frac{1 - \\rho}{2} \\lVert w \\rVert_2^2\\right)
 
     with full-batch, mini-batch or stochastic gradient descent, where ``s``
-    are the sample weights and ``rho`` is ``l1_ratio``. The update rule comes
+    are the sample weights and ``rho`` is ``l1_ratio``. By default, on dense
+    X, the penalty measures each ``w_j`` in the units of the standardised
+    feature (``penalty_scale``), so the fitted model does not depend on the
+    units of the features. The update rule comes
     from ``optimizer`` and the step size from ``learning_rate`` and
     ``schedule``. The L1 part of the penalty is applied by a proximal
     (soft-threshold) step after each update, so irrelevant coefficients
@@ -59,6 +62,18 @@ class GDRegressor(RegressorMixin, _BaseLinear):
         The penalty on ``coef_`` (never on the intercept).
     alpha : float, default=1e-4
         Strength of the penalty.
+    penalty_scale : {"auto", "standardized", "raw"}, default="auto"
+        The units the penalty measures the coefficients in.
+        ``"standardized"``: those of the standardised features, as glmnet's
+        ``standardize=TRUE``: the penalty is that of ``s_j * coef_j``, where
+        ``s_j`` is the weighted standard deviation of feature ``j`` (its root
+        mean square without an intercept), so the fitted model is the same
+        whatever the units of each feature (``coef_`` stays in the original
+        units). ``"raw"``: scikit-learn's objective, on ``coef_`` as it is
+        (that of ``Ridge`` and ``SGDRegressor``). ``"auto"``:
+        ``"standardized"`` for dense X, ``"raw"`` for sparse X, where text
+        features are penalised in raw units as ``LogisticRegression`` does
+        (see the user guide).
     l1_ratio : float or None, default=0.15
         The share of L1 in the elastic-net penalty (``penalty="elasticnet"``,
         which needs a number; None is accepted for the other penalties).
@@ -255,6 +270,7 @@ class GDRegressor(RegressorMixin, _BaseLinear):
         "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
+        "penalty_scale": [StrOptions({"auto", "standardized", "raw"})],
         "fit_intercept": ["boolean"],
         "convergence": [StrOptions({"auto", "gradient", "loss"})],
         "average": [
@@ -272,6 +288,7 @@ class GDRegressor(RegressorMixin, _BaseLinear):
         *,
         penalty="l2",
         alpha=0.0001,
+        penalty_scale="auto",
         l1_ratio=0.15,
         fit_intercept=True,
         optimizer="auto",
@@ -295,6 +312,7 @@ class GDRegressor(RegressorMixin, _BaseLinear):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
+        self.penalty_scale = penalty_scale
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
         self.optimizer = optimizer
@@ -351,12 +369,7 @@ class GDRegressor(RegressorMixin, _BaseLinear):
         index, weight = nonzero_rows(sample_weight, X.shape[0])
         y = y if index is None else y[index]
         loss = get_regression_loss(self.loss)
-        # The L2 penalty's curvature along each theta_j (1 / p_j**2 can only
-        # overflow without a penalty).
-        l2 = self._penalty().l2
-        ridge = np.zeros(X.shape[1])
-        if l2 > 0:
-            ridge = l2 * np.square(self._inv_scale(X.shape[1]))
+        ridge = self._ridge_diagonal(X.shape[1])
         smooth_ridge = ridge / loss.curvature if loss.smooth else None
         top, lipschitz = self._curvatures(X, index, weight, batch_size, smooth_ridge)
         std, mad = target_spreads(y, weight)

@@ -147,11 +147,14 @@ def get_regression_loss(name, epsilon=0.1, quantile=0.5):
 
 
 class Penalty:
-    """The elastic-net penalty ``alpha * (l1_ratio |w|_1 + (1 - l1_ratio) |w|^2 / 2)``.
+    """The elastic-net penalty ``alpha * (l1_ratio |v|_1 + (1 - l1_ratio) |v|^2 / 2)``.
 
-    The smooth L2 part enters the gradient; the L1 part is applied after each
-    update as a proximal (soft-threshold) step, which sets coefficients to
-    exactly zero, as plain subgradient steps never would.
+    ``v = weight * w``: each coefficient ``w_j`` is penalised in the units
+    its ``weight_j`` gives it (the spread of its feature, for a penalty on
+    standardised coefficients; 1 by default, the raw units). The smooth L2
+    part enters the gradient; the L1 part is applied after each update as a
+    proximal (soft-threshold) step, which sets coefficients to exactly zero,
+    as plain subgradient steps never would.
 
     Parameters
     ----------
@@ -159,9 +162,11 @@ class Penalty:
     alpha : float
     l1_ratio : float or None
         Only used by ``"elasticnet"``, which needs it.
+    weight : ndarray of shape (n_features,) or None
+        The coefficients' weights (None: all 1).
     """
 
-    def __init__(self, penalty, alpha, l1_ratio):
+    def __init__(self, penalty, alpha, l1_ratio, weight=None):
         if penalty == "elasticnet" and l1_ratio is None:
             raise ValueError(
                 "l1_ratio must be set when penalty is 'elasticnet': the share of "
@@ -177,35 +182,51 @@ class Penalty:
             l1, l2 = alpha * l1_ratio, alpha * (1.0 - l1_ratio)
         self.l1 = l1
         self.l2 = l2
+        self.weight = None if weight is None else np.asarray(weight, np.float64)
+
+    def _weight(self, w):
+        """The weights, shaped to broadcast against ``w`` (None: all 1)."""
+        if self.weight is None:
+            return None
+        return self.weight if np.ndim(w) == 1 else self.weight[:, None]
 
     def value(self, w):
+        weight = self._weight(w)
+        v = w if weight is None else weight * w
         total = 0.0
         if self.l2:
-            total += 0.5 * self.l2 * float(np.vdot(w, w))
+            total += 0.5 * self.l2 * float(np.vdot(v, v))
         if self.l1:
-            total += self.l1 * float(np.abs(w).sum())
+            total += self.l1 * float(np.abs(v).sum())
         return total
 
     def add_gradient(self, w, grad):
         """Add the gradient of the smooth part to ``grad``; return the value."""
-        total = 0.0
+        total = self.value(w)
         if self.l2:
-            grad += self.l2 * w
-            total += 0.5 * self.l2 * float(np.vdot(w, w))
-        if self.l1:
-            total += self.l1 * float(np.abs(w).sum())
+            weight = self._weight(w)
+            if weight is None:
+                grad += self.l2 * w
+            else:
+                # In this order: a weight squared may overflow, a weight
+                # times its coefficient does not.
+                grad += self.l2 * (weight * w) * weight
         return total
 
     def prox(self, w, step, weight=None):
-        """Soft-threshold ``w`` in place by ``step * l1`` (times ``weight``).
+        """Soft-threshold ``w`` in place by ``step * l1`` (times the weights).
 
-        ``weight`` (broadcast against ``w``) gives each coefficient its own
-        threshold: the prox of the weighted penalty ``l1 * sum(weight * |w|)``.
+        ``weight`` (broadcast against ``w``) gives each coefficient a further
+        factor of its threshold: the prox of ``l1 * sum(weight * |w|)``
+        (for the coefficients' own weights too).
         """
         if self.l1:
             threshold = step * self.l1
             if weight is not None:
                 threshold = threshold * weight
+            own = self._weight(w)
+            if own is not None:
+                threshold = threshold * own
             shrunk = np.abs(w) - threshold
             np.maximum(shrunk, 0.0, out=shrunk)
             np.copysign(shrunk, w, out=w)

@@ -534,7 +534,8 @@ def train(
     epoch, is at most ``config.criterion_tol``; ``n_iter_no_change``
     epochs in a row that lower neither the objective nor the criterion are
     a plateau, which stops training unconverged ("stalled") once the
-    schedule has no smaller rate to try. Without it, the plateau of the loss rule is convergence.
+    schedule has no smaller rate to try. Without it, the plateau of the loss
+    rule is convergence.
 
     Returns
     -------

@@ -111,6 +111,7 @@ def _linear_arguments(n=6, d=3, sparse=False, **changes):
         loss_param=0.0,
         l1=0.0,
         l2=0.0,
+        penalty_weight=np.ones(d),
         opt_code=0,
         hyper=np.zeros(5),
         S0=np.empty((0, 0)),
@@ -173,6 +174,8 @@ def _falling_indptr():
         (False, dict(G=np.zeros((3, 1))), "G of shape"),
         (False, dict(inv_scale=np.ones(2)), "inv_scale or offset"),
         (False, dict(offset=np.ones(2)), "inv_scale or offset"),
+        (False, dict(penalty_weight=np.ones(2)), "2 penalty weights for 3"),
+        (False, dict(penalty_weight=np.empty(0)), "0 penalty weights for 3"),
         (False, dict(A=np.zeros((1, 1)), average_start=1), "average of shape"),
         (False, dict(loss_code=11), "unknown loss code"),
         (False, dict(loss_code=-1), "unknown loss code"),
@@ -381,7 +384,8 @@ def test_a_long_compiled_epoch_can_be_interrupted():
                 np.ones(n_rows, np.intp), np.full(n_rows, 1e-3), 1.0, 1e300,
                 P, np.zeros((n_features, 1)), np.zeros_like(P),
                 np.ones(n_features), np.zeros(n_features), True, 0, 0.0, 0.0,
-                0.0, 0, np.zeros(5), np.empty((0, 0)), np.empty((0, 0)),
+                0.0, np.ones(n_features), 0, np.zeros(5), np.empty((0, 0)),
+                np.empty((0, 0)),
                 np.empty((0, 0)), 0, 1.0, np.empty((0, 0)), 0, 0, 0,
             )
         except KeyboardInterrupt:

@@ -34,8 +34,15 @@ def data():
 
 
 def _full_batch(**params):
-    """A full-batch estimator run to tight convergence."""
-    defaults = dict(batch_size=None, penalty=None, tol=1e-12, max_iter=20_000)
+    """A full-batch estimator run to tight convergence, penalised in raw units
+    (scikit-learn's objective)."""
+    defaults = dict(
+        batch_size=None,
+        penalty=None,
+        penalty_scale="raw",
+        tol=1e-12,
+        max_iter=20_000,
+    )
     return GDRegressor(**{**defaults, **params})
 
 
@@ -385,7 +392,9 @@ def test_sparse_input_matches_dense(data):
     X, y = data
     X = X.copy()
     X[X < 0.5] = 0.0
-    params = dict(random_state=0, max_iter=5, tol=None)
+    # penalty_scale="auto" penalises dense X in standardised units, sparse X
+    # in raw units: one explicit scale for both.
+    params = dict(random_state=0, max_iter=5, tol=None, penalty_scale="raw")
     dense = GDRegressor(**params).fit(X, y)
     for fmt in ("csr", "csc"):
         sparse = GDRegressor(**params).fit(sp.csr_matrix(X).asformat(fmt), y)
@@ -666,7 +675,7 @@ def test_lbfgs_reaches_the_ridge_solution_on_raw_data(dtype):
     X = (X * np.logspace(-3, 3, 8) + 50.0).astype(dtype)
     y = y.astype(dtype)
     alpha = 1e-3
-    reg = GDRegressor(optimizer="lbfgs", alpha=alpha).fit(X, y)
+    reg = GDRegressor(optimizer="lbfgs", alpha=alpha, penalty_scale="raw").fit(X, y)
     ridge = Ridge(alpha=alpha * len(y)).fit(X.astype(np.float64), y)
     rtol = 1e-6 if dtype == np.float64 else 1e-3
     assert_allclose(reg.coef_, ridge.coef_, rtol=rtol)
@@ -773,4 +782,3 @@ def test_a_solver_started_at_the_optimum_stays_there(optimizer):
     reg = GDRegressor(optimizer=optimizer).fit(X, y)
     assert reg.n_iter_ == 1
     assert_allclose(reg.predict(X), y)
-

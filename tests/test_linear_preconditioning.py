@@ -12,8 +12,10 @@ import pytest
 import scipy.sparse as sp
 from _memory import peak_bytes
 from numpy.testing import assert_allclose
+from sklearn.datasets import make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso, LinearRegression, Ridge
+from sklearn.preprocessing import StandardScaler
 
 from skgd import GDRegressor
 
@@ -55,13 +57,14 @@ def test_uniform_feature_scale_reaches_least_squares(scale, batch_size):
 
 @pytest.mark.parametrize("scale", [1e-3, 1e-2, 0.1, 1e3])
 def test_uniform_feature_scale_reaches_the_ridge_optimum(scale):
-    # The default L2 penalty is on coef, so small features are shrunk: the
-    # target is the optimum of the same objective, not least squares.
+    # With penalty_scale="raw" the L2 penalty is on coef, so small features
+    # are shrunk: the target is the optimum of the same objective (Ridge's),
+    # not least squares.
     X, y = _data()
     X = X * scale
     alpha = 1e-4
     ridge = Ridge(alpha=alpha * len(y)).fit(X, y)
-    reg = _fit(X, y, batch_size=None)
+    reg = _fit(X, y, batch_size=None, penalty_scale="raw")
     best = _objective(ridge, X, y, alpha)
     assert _objective(reg, X, y, alpha) <= best * (1 + 1e-3)
 
@@ -73,7 +76,7 @@ def test_mixed_column_scales_reach_the_optimum_on_test_data():
     X = X * np.logspace(-3, 3, X.shape[1])
     train, test = slice(0, 400), slice(400, None)
     ridge = Ridge(alpha=1e-4 * 400).fit(X[train], y[train])
-    reg = _fit(X[train], y[train])
+    reg = _fit(X[train], y[train], penalty_scale="raw")
     best = ridge.score(X[test], y[test])
     assert reg.score(X[test], y[test]) > best - 0.01
     assert _objective(reg, X[train], y[train], 1e-4) <= _objective(
@@ -113,6 +116,50 @@ def test_sparse_columns_of_mixed_scales_match_dense():
     assert sparse.score(X, y) > best - 1e-3
 
 
+# -- the penalty on standardised coefficients -------------------------------------
+
+
+@pytest.mark.parametrize("optimizer", ["auto", "sgd"])
+@pytest.mark.parametrize("penalty", ["l2", "elasticnet"])
+def test_the_default_penalty_does_not_depend_on_the_units(optimizer, penalty):
+    # Columns scaled by 10**U(-6, 6): with the penalty on raw coefficients,
+    # test R² 0.586 against 0.9995 for the StandardScaler pipeline.
+    X, y = make_regression(4000, 30, n_informative=15, noise=10, random_state=0)
+    units = 10.0 ** np.random.RandomState(0).uniform(-6, 6, X.shape[1])
+    train, test = slice(0, 3000), slice(3000, None)
+    params = dict(optimizer=optimizer, penalty=penalty, alpha=0.01)
+    scaler = StandardScaler().fit(X[train] * units)
+    standard = _fit(scaler.transform(X[train] * units), y[train], **params)
+    raw = _fit(X[train] * units, y[train], **params)
+    expected = standard.predict(scaler.transform(X[test] * units))
+    assert_allclose(raw.predict(X[test] * units), expected, rtol=1e-4, atol=1e-3)
+    score = raw.score(X[test] * units, y[test])
+    assert score > 0.99
+    # The raw-unit objective is scikit-learn's, which these units spoil.
+    ridge_like = _fit(X[train] * units, y[train], penalty_scale="raw", **params)
+    assert ridge_like.score(X[test] * units, y[test]) < score - 0.01
+
+
+@pytest.mark.parametrize("penalty_scale", ["standardized", "raw"])
+def test_sparse_and_dense_share_an_explicit_penalty_scale(penalty_scale):
+    X, y = _data()
+    X[np.abs(X) < 0.5] = 0.0
+    X = X * np.logspace(-2, 2, X.shape[1])
+    params = dict(alpha=0.1, penalty_scale=penalty_scale, batch_size=None)
+    dense = _fit(X, y, **params)
+    sparse = _fit(sp.csr_matrix(X), y, **params)
+    assert_allclose(sparse.coef_, dense.coef_, rtol=1e-6)
+
+
+def test_auto_keeps_raw_units_for_sparse_x():
+    X, y = _data()
+    X[np.abs(X) < 0.5] = 0.0
+    X = X * np.logspace(-2, 2, X.shape[1])
+    auto = _fit(sp.csr_matrix(X), y, alpha=0.1, batch_size=None)
+    raw = _fit(X, y, alpha=0.1, batch_size=None, penalty_scale="raw")
+    assert_allclose(auto.coef_, raw.coef_, rtol=1e-6)
+
+
 def test_l1_threshold_per_coordinate_matches_lasso_on_mixed_scales():
     # The soft-threshold in the rescaled coordinates is eta * l1 / p_j.
     rng = np.random.RandomState(0)
@@ -120,7 +167,9 @@ def test_l1_threshold_per_coordinate_matches_lasso_on_mixed_scales():
     X = rng.normal(size=(300, 4)) * scales
     y = (X / scales) @ [1.0, 2.0, 3.0, 4.0] + 0.1 * rng.normal(size=300)
     lasso = Lasso(alpha=1e-3, tol=1e-12, max_iter=100_000).fit(X, y)
-    reg = _fit(X, y, penalty="l1", alpha=1e-3, batch_size=None, tol=1e-9)
+    reg = _fit(
+        X, y, penalty="l1", alpha=1e-3, batch_size=None, tol=1e-9, penalty_scale="raw"
+    )
     assert reg.coef_[0] == 0.0 and lasso.coef_[0] == 0.0
     assert_allclose(reg.coef_ * scales, lasso.coef_ * scales, rtol=1e-4, atol=1e-6)
 

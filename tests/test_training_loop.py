@@ -365,7 +365,10 @@ def test_set_params_leaves_the_users_optimizer_alone_on_error():
             dict(optimizer="sgd", max_iter=1000),
             r"Converged after \d+ epochs \(gradient norm \S+ times its reference\)",
         ),
-        (dict(optimizer="sgd", max_iter=500, convergence="loss"), r"Converged after \d+ epochs\.$"),
+        (
+            dict(optimizer="sgd", max_iter=500, convergence="loss"),
+            r"Converged after \d+ epochs\.$",
+        ),
         (dict(max_iter=500), r"Converged after \d+ iterations"),
         (
             dict(optimizer="sgd", batch_size=1, average=False),
