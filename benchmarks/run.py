@@ -29,6 +29,7 @@ from benchmarks._common import DEFAULT_OUT, FULL, QUICK, Mode  # noqa: E402
 BENCHMARKS = {
     "regression": "benchmarks.bench_regression",
     "classification": "benchmarks.bench_classification",
+    "convergence": "benchmarks.bench_convergence",
     "epoch_cost": "benchmarks.bench_epoch_cost",
     "scaling": "benchmarks.bench_scaling",
     "mlp": "benchmarks.bench_mlp",

@@ -312,6 +312,19 @@ KNOWN_MISMATCHES = (
     *(1400, 1425, 1456, 1484, 1696, 1713, 1718, 1760),
 )
 
+# Configurations whose reference is itself chaotic: stochastic (batch 1)
+# float32 steps of centred RMSProp with momentum, whose denominator
+# sqrt(E[g^2] - E[g]^2) is the difference of two nearly equal running means:
+# a 2-ulp change of the sample weights moves the reference's own result by
+# more than the float32 tolerance (test_chaotic_seeds_are_rounding_noise).
+CHAOTIC = (1630,)
+_CHAOTIC_REASON = (
+    "batch-1 float32 centred RMSProp: its denominator is the difference of two "
+    "nearly equal running means, and the backends' roundings (the kernel keeps "
+    "each coordinate's gradient in double until the step, NumPy rounds it to "
+    "float32 before the rescaling) drift apart"
+)
+
 # Why the intercept's exact gradient is 0, by loss.
 _ZERO_GRADIENT = {
     "squared_error": "with centred features, sum(w * residual) is 0 at every step",
@@ -337,8 +350,8 @@ def _params(seeds, marks=()):
     params = []
     for seed in seeds:
         known = []
-        if seed in KNOWN_MISMATCHES:
-            reason = _mismatch_reason(seed)
+        if seed in KNOWN_MISMATCHES or seed in CHAOTIC:
+            reason = _CHAOTIC_REASON if seed in CHAOTIC else _mismatch_reason(seed)
             known = [
                 pytest.mark.xfail(strict=False, raises=AssertionError, reason=reason)
             ]
@@ -425,6 +438,27 @@ def test_known_mismatches_are_rounding_noise(seed, monkeypatch):
     grad = _first_gradient(make, _fit(X, y, weight), monkeypatch)
     noise = 100 * np.finfo(dtype).eps * np.abs(grad[:-1]).max()
     assert np.abs(grad[-1]).max() <= noise
+    assert _moved_by_two_ulps(seed) > TOLERANCES[dtype]
+
+
+@pytest.mark.parametrize("seed", CHAOTIC)
+def test_chaotic_seeds_are_rounding_noise(seed):
+    name, params, data = _draw(seed)
+    assert params["batch_size"] == 1 and data["dtype"] == np.float32
+    assert getattr(params["optimizer"], "centered", False)
+    assert _moved_by_two_ulps(seed) > TOLERANCES[data["dtype"]]
+
+
+def _moved_by_two_ulps(seed):
+    """How far the reference's parameters move (relative to the largest)
+    when the sample weights change by 2 units in the last place."""
+    name, params, data = _draw(seed)
+    X, y, weight = _data(name, data)
+    dtype = data["dtype"]
+
+    def make():
+        return ESTIMATORS[name](**params)
+
     base = np.ones(X.shape[0]) if weight is None else weight
     with reference_epochs():
         reference = _parameters(_fit(X, y, base)(make()))
@@ -436,4 +470,4 @@ def test_known_mismatches_are_rounding_noise(seed, monkeypatch):
             moved = _parameters(_fit(X, y, base * (1 + ulps))(make()))
             pairs = zip(moved, reference, strict=True)
             change = max(change, *(np.abs(a - b).max() / scale for a, b in pairs))
-    assert change > TOLERANCES[dtype]
+    return change

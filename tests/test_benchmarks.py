@@ -31,6 +31,12 @@ EXPECTED_ROWS = {
         "| LogisticRegression(max_iter=1000) |",
         "| GDClassifier(loss='hinge', batch_size=1) |",
     ],
+    "convergence": [
+        "| iris | LBFGS |",
+        "| least squares |",
+        "| momentum |",
+        "| StandardScaler + GDRegressor() |",
+    ],
     "epoch_cost": [
         "| dense | SGDRegressor() |",
         "| dense | GDRegressor(optimizer='sgd', batch_size=1) |",
