@@ -12,7 +12,7 @@ derivatives with respect to ``z`` in one pass; the definitions are those of
 """
 
 import numpy as np
-from scipy.special import expit, logsumexp
+from scipy.special import expit
 
 
 class _MarginLoss:
@@ -97,11 +97,19 @@ class MultinomialLogLoss:
     smooth = True
 
     def total_gradient(self, z, y, weight=None):
-        """The (weighted) sum of the losses; ``z`` becomes ``softmax(z) - y``."""
-        log_total = logsumexp(z, axis=1)
-        losses = log_total - np.einsum("ij,ij->i", z, y)
-        z -= log_total[:, np.newaxis]
+        """The (weighted) sum of the losses; ``z`` becomes ``softmax(z) - y``.
+
+        The log-sum-exp is shifted by each row's largest value (no overflow),
+        in plain NumPy: SciPy's ``logsumexp`` costs a quarter of a millisecond
+        per call in array-API dispatch, more than a small batch's arithmetic.
+        """
+        picked = np.einsum("ij,ij->i", z, y)
+        top = z.max(axis=1, keepdims=True)
+        z -= top
         np.exp(z, out=z)
+        total = z.sum(axis=1, keepdims=True)
+        z /= total
+        losses = np.log(total[:, 0]) + top[:, 0] - picked
         z -= y
         if weight is not None:
             losses = losses * weight
