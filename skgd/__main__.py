@@ -145,12 +145,15 @@ def _run(title, X, y, seed):
 
 
 def _how_it_stopped(model, caught):
-    """Why a fit ended: its own stopping rule, or max_iter (it then warned)."""
+    """Why a fit ended: its own stopping rule, or the ConvergenceWarning it
+    emitted (max_iter reached, or a stalled gradient rule)."""
     if not hasattr(model, "n_iter_"):
         return "exact solution"
     for warning in caught:
         if issubclass(warning.category, ConvergenceWarning):
-            return "NOT converged: max_iter reached (ConvergenceWarning)"
+            if str(warning.message).startswith("Maximum number"):
+                return "NOT converged: max_iter reached (ConvergenceWarning)"
+            return "NOT converged: stalled (ConvergenceWarning)"
         warnings.warn_explicit(
             warning.message, warning.category, warning.filename, warning.lineno
         )
