@@ -22,7 +22,7 @@ from ._classification_losses import fit_binarizer as _fit_binarizer
 from ._linear_base import OPTIMIZER_CONSTRAINT, _BaseLinear, _LinearModel
 from ._linear_statistics import nonzero_rows
 from ._margin_losses import CLASSIFICATION_LOSSES, get_classification_loss
-from ._validation import canonical_csr, check_structure
+from ._validation import canonical_csr, check_structure, keep_sparse
 
 # The automatic step of a non-smooth loss (hinge, perceptron) moves the
 # decision values by about this much per update.
@@ -386,6 +386,7 @@ class GDClassifier(LinearClassifierMixin, _BaseLinear):
         ``warm``: a warm-started fit, whose y must have the previous classes.
         """
         check_structure(X)
+        given = X
         X, y = validate_data(
             self,
             X,
@@ -394,7 +395,7 @@ class GDClassifier(LinearClassifierMixin, _BaseLinear):
             accept_sparse=("csr", "csc"),
             dtype=[np.float64, np.float32],
         )
-        X = canonical_csr(X)
+        X = canonical_csr(keep_sparse(given, X))
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         if reset:

@@ -19,7 +19,7 @@ from ._linear_statistics import (
     target_spreads,
 )
 from ._losses import REGRESSION_LOSSES, get_regression_loss
-from ._validation import canonical_csr, check_structure
+from ._validation import canonical_csr, check_structure, keep_sparse
 
 # The automatic step of a non-smooth loss moves the predictions by about this
 # fraction of the spread of y.
@@ -395,6 +395,7 @@ class GDRegressor(RegressorMixin, _BaseLinear):
 
     def _validate(self, X, y, reset):
         check_structure(X)
+        given = X
         X, y = validate_data(
             self,
             X,
@@ -405,7 +406,7 @@ class GDRegressor(RegressorMixin, _BaseLinear):
             multi_output=True,
             y_numeric=True,
         )
-        X = canonical_csr(X)
+        X = canonical_csr(keep_sparse(given, X))
         y = np.asarray(y, dtype=X.dtype)
         if hasattr(self, "coef_") and not reset:
             coef = self._dense_coef()

@@ -14,6 +14,26 @@ import numpy as np
 import scipy.sparse as sp
 
 
+def sparse_frame(X):
+    """Whether ``X`` is a pandas DataFrame whose columns are all sparse.
+
+    pandas' ``.sparse`` accessor exists only on such a frame.
+    """
+    return type(X).__name__ == "DataFrame" and hasattr(X, "sparse")
+
+
+def keep_sparse(original, X):
+    """``X`` (validated) as CSR if ``original`` was a frame of sparse columns.
+
+    Older scikit-learn releases densify such a frame; newer ones keep it
+    sparse. What trains (the penalty's units under ``penalty_scale="auto"``,
+    the memory used) must not depend on the release.
+    """
+    if sparse_frame(original) and not sp.issparse(X):
+        return sp.csr_matrix(X)
+    return X
+
+
 def canonical_csr(X):
     """Return sparse ``X`` as a well-formed, canonical CSR matrix; dense as is.
 
