@@ -42,8 +42,8 @@ legend = axes[0].legend(
 )
 
 # %%
-# ``"adaptive"`` is not shown: it is constant until training stalls, and
-# then divides the rate by 5 (see the user guide).
+# ``"adaptive"`` and ``"auto"`` are not shown: they are constant until
+# training stalls, and then divide the rate by 5 (see the user guide).
 #
 # Tuned schedules
 # ---------------

@@ -674,9 +674,10 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
                 f"{self.n_iter_no_change} epochs in a row lowered neither the "
                 f"objective nor the gradient{left}. The iterates hover around "
                 "the optimum at this step size: average the iterates "
-                "(average=True or 'auto'), use larger batches, a decreasing "
-                "schedule (schedule='adaptive') or a smaller learning_rate, or "
-                "set convergence='loss' to accept this point."
+                "(average=True or 'auto'), use larger batches, a schedule that "
+                "lowers the rate (schedule='auto' or 'adaptive', down to a "
+                "smaller min_learning_rate) or a smaller learning_rate, or set "
+                "convergence='loss' to accept this point."
             )
         else:
             message = (

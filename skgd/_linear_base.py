@@ -225,7 +225,7 @@ class _BaseLinear(SparseCoefMixin, BaseGradientDescent):
         stochastic steps hover around it. It is chosen for ``fit`` when
         everything it would ignore or refuse is at its default: a
         differentiable loss with a scale, no L1 part in the penalty, no
-        early stopping, ``learning_rate="auto"``, ``schedule="constant"``,
+        early stopping, ``learning_rate="auto"``, ``schedule="auto"``,
         ``batch_size="auto"`` and ``average="auto"``. ``partial_fit`` and
         every other setting train with ``"sgd"``.
         """
@@ -237,7 +237,7 @@ class _BaseLinear(SparseCoefMixin, BaseGradientDescent):
             and self._loss().smooth
             and self._penalty().l1 == 0
             and self.learning_rate == "auto"
-            and self.schedule == "constant"
+            and self.schedule == "auto"
             and self.batch_size == "auto"
             and self.average == "auto"
         )

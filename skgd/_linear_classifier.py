@@ -146,10 +146,12 @@ class GDClassifier(LinearClassifierMixin, _BaseLinear):
         ``default_learning_rate`` times the size of coefficients whose
         decision values are of order 1. The resolved value is
         ``learning_rate_``.
-    schedule : str or Schedule, default="constant"
-        How the learning rate changes with the update count.
-        ``"optimal"`` uses ``alpha`` and ignores ``learning_rate``, as in
-        ``SGDClassifier``.
+    schedule : str or Schedule, default="auto"
+        How the learning rate changes with the update count. ``"auto"``
+        keeps the rate constant and, when the gradient rule stalls, divides
+        it by 5 and goes on from the best point measured (under the loss
+        rule it is ``"constant"``). ``"optimal"`` uses ``alpha`` and ignores
+        ``learning_rate``, as in ``SGDClassifier``.
     batch_size : int, "auto" or None, default="auto"
         Samples per update. ``None`` is full-batch gradient descent, ``1``
         stochastic gradient descent, and ``"auto"`` is
@@ -294,7 +296,7 @@ class GDClassifier(LinearClassifierMixin, _BaseLinear):
         fit_intercept=True,
         optimizer="auto",
         learning_rate="auto",
-        schedule="constant",
+        schedule="auto",
         batch_size="auto",
         max_iter=1000,
         tol=1e-3,

@@ -110,11 +110,14 @@ class GDRegressor(RegressorMixin, _BaseLinear):
         (1.4826 times its median absolute deviation), which outliers and
         heavy-tailed noise do not inflate. The resolved value is
         ``learning_rate_``.
-    schedule : str or Schedule, default="constant"
+    schedule : str or Schedule, default="auto"
         How the learning rate changes with the update count: a name from
         :func:`skgd.schedules.available_schedules` or a
-        :class:`~skgd.schedules.Schedule` object. ``"optimal"`` uses
-        ``alpha`` and ignores ``learning_rate``, as in ``SGDRegressor``.
+        :class:`~skgd.schedules.Schedule` object. ``"auto"`` keeps the rate
+        constant and, when the gradient rule stalls, divides it by 5 and
+        goes on from the best point measured (under the loss rule it is
+        ``"constant"``). ``"optimal"`` uses ``alpha`` and ignores
+        ``learning_rate``, as in ``SGDRegressor``.
     batch_size : int, "auto" or None, default="auto"
         Samples per update. ``None`` is full-batch gradient descent, ``1``
         stochastic gradient descent, and ``"auto"`` is ``min(200, n_samples)``.
@@ -141,7 +144,8 @@ class GDRegressor(RegressorMixin, _BaseLinear):
         ``"loss"``.
     n_iter_no_change : int, default=5
         Epochs without improvement before stopping (or, with the
-        ``"adaptive"`` schedule, before the learning rate is divided by 5).
+        ``"adaptive"`` schedule, and with ``"auto"`` under the gradient rule,
+        before the learning rate is divided by 5).
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data, stop on its R² score,
         and keep the coefficients of the best epoch.
@@ -293,7 +297,7 @@ class GDRegressor(RegressorMixin, _BaseLinear):
         fit_intercept=True,
         optimizer="auto",
         learning_rate="auto",
-        schedule="constant",
+        schedule="auto",
         batch_size="auto",
         max_iter=1000,
         tol=1e-3,

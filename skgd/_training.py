@@ -488,18 +488,54 @@ def _keep_best_point(model, state):
     state.remaining = state.kept_remaining
 
 
-def _should_stop(state, config):
-    """Apply the stopping rule; let the schedule react to a plateau first."""
+def _should_stop(state, config, model=None, data=None, best=None):
+    """Apply the stopping rule; let the schedule react to a plateau first.
+
+    At a stall of the gradient rule, a schedule that lowers the rate
+    (``"auto"``, ``"adaptive"``) restarts training from the best point
+    measured so far (see :func:`_restart_from_best`): the iterates that
+    hovered at the larger rate are no better than that point.
+    """
     if config.tol is None or state.no_improvement < config.n_iter_no_change:
         return False
+    stalled = config.criterion is not None
+    if not (stalled or config.schedule.reacts_to_loss_plateau):
+        return True
     new_rate = config.schedule.on_plateau(state.learning_rate)
     if new_rate is None:
         return True
     if config.verbose:
-        print(f"Objective plateaued: learning rate set to {new_rate:.6g}")
+        what = "Training stalled" if stalled else "Objective plateaued"
+        print(f"{what}: learning rate set to {new_rate:.6g}")
     state.learning_rate = new_rate
     state.no_improvement = 0
+    if stalled:
+        _restart_from_best(model, state, data, best)
     return False
+
+
+def _restart_from_best(model, state, data, best):
+    """Move to the point of lowest objective measured, with fresh optimizer buffers.
+
+    The candidates are the gradient rule's best checked point and, in a
+    full-batch fit, the best epoch's starting iterate (``best``); both are
+    measured on every training row. The running average starts again.
+    """
+    points = []
+    if state.best_point is not None:
+        points.append((state.kept_objective, state.best_point))
+    if best is not None and best.params is not None:
+        points.append((best.loss, best.params))
+        best.previous = np.inf
+    if points:
+        objective, point = min(points, key=lambda pair: pair[0])
+        # Ties (up to rounding) keep the current point: on a flat valley
+        # the iterates may still be moving along it.
+        if _new_low(objective, float(data.objective(model)), _TIE):
+            model.params[...] = point
+    if state.average is not None:
+        state.average, state.n_averaged = None, 0
+    state.optimizer.reset([model.params])
 
 
 def train(
@@ -575,7 +611,7 @@ def train(
             if check and _criterion_met(state, config, epoch, final, model):
                 reason = "converged"
                 break
-            if check and _should_stop(state, config):
+            if check and _should_stop(state, config, model, data, best):
                 reason = "converged" if config.criterion is None else "stalled"
                 break
         # The objective on the rows it started from: rows outside them (an

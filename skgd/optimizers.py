@@ -271,6 +271,17 @@ class OptimizerState:
         self.slots = [optimizer.init_state(p) for p in params]
         self.decay_index = decay_index
 
+    def reset(self, params):
+        """Empty every buffer and the step count, as at the first step.
+
+        The training loop calls it when it restarts from an earlier point
+        with a smaller rate (a stall of the gradient rule): momentum and
+        second-moment estimates gathered along the abandoned path would
+        otherwise carry it on.
+        """
+        self.t = 0
+        self.slots = [self.optimizer.init_state(p) for p in params]
+
     @property
     def decay_index(self):
         """slice : The weight entries of every parameter, on its first axis.

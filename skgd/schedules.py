@@ -6,9 +6,10 @@ the update that follows ``t`` updates (``t`` counts from 0). ``t`` may be an
 integer or an integer array, so :meth:`Schedule.preview` can return many rates
 at once for plotting.
 
-The plateau kind (``"adaptive"``) also reacts to the training loop: when the
-objective stops improving, :meth:`Schedule.on_plateau` returns a new base
-learning rate, or ``None`` to let training stop.
+The plateau kinds (``"adaptive"``, and ``"auto"`` at a stall of the gradient
+rule) also react to the training loop: when the objective stops improving,
+:meth:`Schedule.on_plateau` returns a new base learning rate, or ``None`` to
+let training stop.
 """
 
 from numbers import Integral, Real
@@ -19,6 +20,7 @@ from sklearn.utils._param_validation import Interval, InvalidParameterError
 
 __all__ = [
     "Adaptive",
+    "Auto",
     "Constant",
     "CosineAnnealing",
     "ExponentialDecay",
@@ -74,6 +76,11 @@ class Schedule(BaseEstimator):
             f"{type(self).__name__} must implement "
             "__call__(t, learning_rate, total_steps=None)."
         )
+
+    #: bool : Whether :meth:`on_plateau` is asked at a plateau of the loss
+    #: rule (``convergence="loss"``). If False, that plateau is convergence
+    #: and only the gradient rule's plateau (a stall) reaches the schedule.
+    reacts_to_loss_plateau = True
 
     def on_plateau(self, learning_rate):
         """React to an objective that stopped improving.
@@ -165,7 +172,7 @@ def available_schedules():
     --------
     >>> from skgd.schedules import available_schedules
     >>> available_schedules()[:4]
-    ['adaptive', 'constant', 'cosine', 'exponential']
+    ['adaptive', 'auto', 'constant', 'cosine']
     """
     return sorted(_BY_NAME)
 
@@ -308,6 +315,41 @@ class Adaptive(Schedule):
         if learning_rate > self.min_learning_rate:
             return learning_rate / self.factor
         return None
+
+
+class Auto(Adaptive):
+    """Constant rate, divided by ``factor`` when the gradient rule stalls.
+
+    The default schedule of :class:`~skgd.GDRegressor` and
+    :class:`~skgd.GDClassifier`. ``rate(t) = learning_rate``, as
+    :class:`Constant`, while the iterates make progress. When the gradient
+    rule (``convergence="gradient"``) stalls -- ``n_iter_no_change`` epochs
+    lower neither the objective nor the measured gradient, as constant steps
+    that hover around the optimum do -- the rate is divided by ``factor``
+    and training goes on from the best point measured so far, with the
+    optimizer's buffers emptied, until the rule is met or the rate falls to
+    ``min_learning_rate`` (then training stops with a ConvergenceWarning).
+    Under the loss rule (``convergence="loss"``) a plateau is convergence,
+    exactly as with :class:`Constant` and scikit-learn's ``SGDRegressor``.
+
+    Parameters
+    ----------
+    factor : float, default=5.0
+        What the rate is divided by at each stall; must be greater than 1.
+    min_learning_rate : float, default=1e-6
+        Training stops at a stall reached with a rate at or below this.
+
+    Examples
+    --------
+    >>> from skgd.schedules import Auto
+    >>> schedule = Auto()
+    >>> schedule(10, learning_rate=0.1)
+    0.1
+    >>> schedule.on_plateau(0.1)
+    0.02
+    """
+
+    reacts_to_loss_plateau = False
 
 
 class InverseTime(Schedule):
@@ -513,6 +555,7 @@ _register("constant", Constant)
 _register("invscaling", InverseScaling)
 _register("optimal", Optimal)
 _register("adaptive", Adaptive)
+_register("auto", Auto)
 _register("inverse_time", InverseTime)
 _register("step", StepDecay)
 _register("exponential", ExponentialDecay)

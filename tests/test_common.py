@@ -60,8 +60,11 @@ ROUNDING_SENSITIVE = {"adam", "adamw", "amsgrad", "nadam", "radam"}
 
 # The regressor's intercept starts at its optimum too (the mean target of
 # centred features), where its gradient is rounding noise that Lion's sign
-# step turns into a full step, which the gradient rule may then stop on.
-REGRESSOR_ROUNDING_SENSITIVE = ROUNDING_SENSITIVE | {"lion"}
+# step turns into a full step. The default schedule, which lowers the rate
+# where the rule stalls, brings the two fits of the sparse check within its
+# rtol=1e-7; on the dense check's data they still differ beyond it.
+REGRESSOR_ROUNDING_SENSITIVE = ROUNDING_SENSITIVE
+LION_REGRESSOR_CHECKS = ("check_sample_weight_equivalence_on_dense_data",)
 
 
 # The classifier starts its intercepts at the optimum of the constant model,
@@ -99,6 +102,8 @@ def _expected_failed_checks(estimator):
         and estimator.optimizer in REGRESSOR_ROUNDING_SENSITIVE
     ):
         return dict.fromkeys(SAMPLE_WEIGHT_CHECKS, reason)
+    if isinstance(estimator, GDRegressor) and estimator.optimizer == "lion":
+        return dict.fromkeys(LION_REGRESSOR_CHECKS, reason)
     if isinstance(estimator, GDClassifier) and estimator.loss in LBFGS_FLAT_LOSSES:
         return dict.fromkeys(SAMPLE_WEIGHT_CHECKS, LBFGS_FLAT_REASON)
     if (

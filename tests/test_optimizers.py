@@ -866,3 +866,16 @@ def test_restart_empties_the_momentum_only():
     adam = OptimizerState(Adam(), [w])
     Adam().restart(adam.slots[0])  # keeps its moments: nothing to forget
     assert all((adam.slots[0][n] == before[n]).all() for n in before)
+
+
+def test_reset_empties_the_buffers_and_the_step_count():
+    w = np.array([1.0, -1.0])
+    state = OptimizerState(Adam(), [w])
+    for _ in range(3):
+        state.step([w], [np.array([0.5, -2.0])], lr=0.1)
+    state.reset([w])
+    fresh = OptimizerState(Adam(), [w.copy()])
+    assert state.t == 0
+    assert state.slots[0].keys() == fresh.slots[0].keys()
+    for name, value in fresh.slots[0].items():
+        assert_array_equal(state.slots[0][name], value)

@@ -7,8 +7,10 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.linear_model import SGDRegressor
 from sklearn.utils._param_validation import InvalidParameterError
 
+from skgd import GDRegressor
 from skgd.schedules import (
     Adaptive,
+    Auto,
     Constant,
     CosineAnnealing,
     ExponentialDecay,
@@ -26,6 +28,7 @@ BUILT_IN = {
     "invscaling": (InverseScaling, {"power_t": 0.25}),
     "optimal": (Optimal, {"alpha": 1e-4}),
     "adaptive": (Adaptive, {"factor": 5.0, "min_learning_rate": 1e-6}),
+    "auto": (Auto, {"factor": 5.0, "min_learning_rate": 1e-6}),
     "inverse_time": (InverseTime, {"t1": 50.0}),
     "step": (StepDecay, {"step_size": 1000, "gamma": 0.5}),
     "exponential": (ExponentialDecay, {"decay_rate": 0.99, "decay_steps": 100}),
@@ -291,6 +294,29 @@ class Halving(Schedule):
 class Flat(Schedule):
     def __call__(self, t, learning_rate, total_steps=None):
         return learning_rate  # ignores t: preview must still give n values
+
+
+def test_auto_is_constant_and_lowers_the_rate_only_at_a_stall():
+    assert rates(Auto(), [0, 7, 10**5], 0.1) == [0.1, 0.1, 0.1]
+    assert Auto().on_plateau(0.1) == pytest.approx(0.02)
+    assert Auto().on_plateau(1e-6) is None
+    # A plateau of the loss rule is convergence, as with "constant".
+    assert Auto.reacts_to_loss_plateau is False
+    assert Adaptive.reacts_to_loss_plateau is Constant.reacts_to_loss_plateau is True
+
+
+def test_auto_stops_the_loss_rule_where_constant_does():
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((300, 4))
+    y = X @ [1.0, -2.0, 0.5, 3.0] + rng.standard_normal(300)
+    fits = [
+        GDRegressor(
+            optimizer="sgd", convergence="loss", schedule=schedule, random_state=0
+        ).fit(X, y)
+        for schedule in ("auto", "constant")
+    ]
+    assert fits[0].n_iter_ == fits[1].n_iter_ < fits[0].max_iter
+    assert_array_equal(fits[0].coef_, fits[1].coef_)
 
 
 def test_user_schedule():

@@ -90,9 +90,16 @@ def test_the_gradient_rule_measures_the_proximal_mapping_with_l1():
 
 def test_the_warning_of_a_stalled_fit_and_the_point_it_returns():
     # Single-row steps of constant size without averaging hover around the
-    # optimum: the fit stalls, warns, and returns its best measured point.
+    # optimum: the fit stalls, warns, and returns its best measured point
+    # (the default schedule would lower the rate instead).
     X, y = load_diabetes(return_X_y=True)
-    reg = GDRegressor(optimizer="sgd", batch_size=1, average=False, random_state=0)
+    reg = GDRegressor(
+        optimizer="sgd",
+        batch_size=1,
+        average=False,
+        schedule="constant",
+        random_state=0,
+    )
     with pytest.warns(ConvergenceWarning) as record:
         reg.fit(X, y)
     message = str(record[0].message)

@@ -210,8 +210,22 @@ def test_partial_fit_refuses_early_stopping(diabetes):
 def test_slow_divergence_is_an_error(diabetes):
     # Adadelta with learning_rate=1e6 ended with R² -1151 and no error.
     X, y = diabetes
+    reg = GDRegressor(
+        optimizer="adadelta", learning_rate=1e6, schedule="constant", random_state=0
+    )
     with pytest.raises(DivergenceError, match="diverged"):
-        GDRegressor(optimizer="adadelta", learning_rate=1e6, random_state=0).fit(X, y)
+        reg.fit(X, y)
+
+
+def test_the_auto_schedule_recovers_from_a_rate_that_stalls(diabetes):
+    # The same rate under the default schedule: each stall divides it by 5
+    # and restarts from the best point, down to a rate that converges.
+    X, y = diabetes
+    reg = GDRegressor(optimizer="adadelta", learning_rate=1e6, random_state=0)
+    _quiet(reg, X, y)
+    assert reg._state.learning_rate == pytest.approx(1e6 / 5**5)
+    ols = LinearRegression().fit(X, y)
+    assert reg.score(X, y) == pytest.approx(ols.score(X, y), abs=2e-3)
 
 
 def test_an_objective_too_large_to_monitor_is_explained():
@@ -371,7 +385,7 @@ def test_set_params_leaves_the_users_optimizer_alone_on_error():
         ),
         (dict(max_iter=500), r"Converged after \d+ iterations"),
         (
-            dict(optimizer="sgd", batch_size=1, average=False),
+            dict(optimizer="sgd", batch_size=1, average=False, schedule="constant"),
             r"Stopped after \d+ epochs: the objective stopped falling before the "
             r"gradient rule was met",
         ),
