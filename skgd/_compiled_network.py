@@ -207,4 +207,5 @@ def _network_arguments(model):
         model.grad,
         model.activation_buffer,
         model.delta_buffer,
+        *model.input_scaling(),
     )

@@ -20,6 +20,7 @@ from ._base import BaseGradientDescent, _hook_data
 from ._compiled_epoch import linear_backend
 from ._linear_statistics import (
     column_spreads,
+    feature_sums,
     largest_row_norm,
     max_abs,
     nonzero_rows,
@@ -136,17 +137,6 @@ class _LinearModel(Model):
 
     def score(self, X, y, sample_weight):
         return r2_score(y, self.predict(X), sample_weight=sample_weight)
-
-
-def _feature_sums(X, weight):
-    """The total weight and the weighted column sums of ``X`` (as float64).
-
-    The product is in X's precision: float64 weights would make NumPy copy
-    a float32 X to float64.
-    """
-    weight = np.asarray(weight)
-    sums = X.T @ weight.astype(X.dtype, copy=False)
-    return float(weight.sum(dtype=np.float64)), np.asarray(sums, np.float64).ravel()
 
 
 def _shift_intercept(params, shift):
@@ -267,7 +257,7 @@ class _BaseLinear(SparseCoefMixin, BaseGradientDescent):
         self._offset = centre = None
         if self.fit_intercept:
             weight = np.ones(X.shape[0]) if sample_weight is None else sample_weight
-            self._feature_sums = _feature_sums(X, weight)
+            self._feature_sums = feature_sums(X, weight)
             self._offset = (self._feature_sums[1] / self._feature_sums[0]).astype(
                 X.dtype
             )
@@ -311,7 +301,7 @@ class _BaseLinear(SparseCoefMixin, BaseGradientDescent):
             return
         X, _, weight = _hook_data(data)
         weight = np.ones(X.shape[0]) if weight is None else weight
-        chunk_total, chunk_sums = _feature_sums(X, weight)
+        chunk_total, chunk_sums = feature_sums(X, weight)
         total, weighted = sums[0] + chunk_total, sums[1] + chunk_sums
         if not total > 0:
             return

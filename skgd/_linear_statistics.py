@@ -47,6 +47,17 @@ def nonzero_rows(sample_weight, n_samples):
     return index, weight / weight.mean()
 
 
+def feature_sums(X, weight):
+    """The total weight and the weighted column sums of ``X`` (as float64).
+
+    The product is in X's precision: float64 weights would make NumPy copy
+    a float32 X to float64.
+    """
+    weight = np.asarray(weight)
+    sums = X.T @ weight.astype(X.dtype, copy=False)
+    return float(weight.sum(dtype=np.float64)), np.asarray(sums, np.float64).ravel()
+
+
 def max_abs(X):
     """The largest absolute value of ``X`` (dense or sparse), without a copy."""
     values = X.data if sp.issparse(X) else X

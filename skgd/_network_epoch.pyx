@@ -112,6 +112,12 @@ def network_epoch(
     floating[::1] grad,
     floating[::1] activations,
     floating[::1] deltas,
+    # The first layer's inputs: column centres and reciprocal spreads (both
+    # empty: X as it is; an empty centre: rescaled only), and a buffer for
+    # the first layer's weights and biases in X's units.
+    const floating[::1] offset,
+    const floating[::1] inv_scale,
+    floating[::1] first,
     # The optimizer.
     int opt_code,
     const double[::1] hyper,
@@ -150,10 +156,18 @@ def network_epoch(
     cdef long long t = t0
     cdef long long steps = 0
     cdef Py_ssize_t work = 0
+    cdef floating *w0 = NULL
+    cdef const floating *centre = NULL
+    cdef const floating *inverse = NULL
 
     _check_network(X, X_data, X_indices, X_indptr, layout, ld, gathered, Y, W,
                    weighted, index, bounds, sizes, rates, layers, activation,
                    n_weights, params, grad, activations, deltas)
+    _check_inputs(layers, offset, inv_scale, first)
+    if inv_scale.shape[0] > 0:
+        w0, inverse = &first[0], &inv_scale[0]
+        if offset.shape[0] > 0:
+            centre = &offset[0]
     _check_rule(opt_code, hyper, m_params, S0.shape[0], S1.shape[0], S2.shape[0])
     step.code = opt_code
     rows.index = NULL
@@ -166,13 +180,17 @@ def network_epoch(
             scale = 1.0 / (sizes[batch] * mean_weight)
             if layout != CSR:
                 x = _dense_input(X, layout, ld, &rows, gathered, &ldx, &trans_x)
+            if w0 != NULL:
+                _first_layer(layers, p, centre, inverse, w0)
             _forward(x, ldx, trans_x, X_data, X_indices, X_indptr, layout == CSR,
-                     &rows, layers, p, &activations[0], activation)
+                     &rows, layers, p, w0, &activations[0], activation)
             objective = _output_loss(softmax, layers, &activations[0], &deltas[0],
                                      Y, W, weighted, &rows, scale)
             _backward(x, ldx, trans_x, X_data, X_indices, X_indptr, layout == CSR,
                       &rows, layers, p, &grad[0], &activations[0], &deltas[0],
                       activation)
+            if w0 != NULL:
+                _first_gradient(layers, &grad[0], centre, inverse)
             if alpha != 0:
                 objective += _penalty(p, &grad[0], n_weights, alpha * scale)
             if not objective <= limit:  # also for NaN
@@ -186,6 +204,8 @@ def network_epoch(
             _optimizer_pass(&step, p, &grad[0], slot0, slot1, slot2, m_params)
             steps += 1
             work += rows.m * n_weights + 8 * m_params
+            if w0 != NULL:
+                work += 2 * layers[0, N_IN] * layers[0, N_OUT]
             _check_signals(&work)
     return total, steps, mu_product
 
@@ -322,10 +342,13 @@ cdef void _forward(const floating *x, int ldx, bint trans_x,
                    const floating[::1] X_data, const int32_t[::1] X_indices,
                    const int32_t[::1] X_indptr, bint csr, const Rows *rows,
                    const Py_ssize_t[:, ::1] layers, const floating *params,
-                   floating *activations, int activation) noexcept nogil:
+                   const floating *first, floating *activations,
+                   int activation) noexcept nogil:
     """Fill each layer's block of ``activations`` with ``g(a @ W + b)``.
 
-    The output layer's block holds its pre-activations ``a @ W + b``.
+    The output layer's block holds its pre-activations ``a @ W + b``. The
+    first layer's ``W`` and ``b`` are read from ``first`` (weights, then
+    biases) unless it is NULL.
     """
     cdef Py_ssize_t l, n_layers = layers.shape[0]
     cdef int m = <int>rows.m, n_in, n_out
@@ -333,21 +356,89 @@ cdef void _forward(const floating *x, int ldx, bint trans_x,
     cdef int lda = ldx
     cdef bint trans_a = trans_x
     cdef floating *z
+    cdef const floating *weights
+    cdef const floating *biases
     for l in range(n_layers):
         n_in = <int>layers[l, N_IN]
         n_out = <int>layers[l, N_OUT]
         z = activations + layers[l, BLOCK]
+        weights = params + layers[l, WEIGHTS]
+        biases = params + layers[l, BIASES]
+        if l == 0 and first != NULL:
+            weights = first
+            biases = first + <Py_ssize_t>n_in * n_out
         if l == 0 and csr:
-            _csr_product(X_data, X_indices, X_indptr, rows,
-                         params + layers[l, WEIGHTS], n_out, z)
+            _csr_product(X_data, X_indices, X_indptr, rows, weights, n_out, z)
         else:
-            _matmul(trans_a, False, m, n_out, n_in, a, lda,
-                    params + layers[l, WEIGHTS], n_out, z, n_out)
+            _matmul(trans_a, False, m, n_out, n_in, a, lda, weights, n_out, z, n_out)
         _bias_activation(activation if l < n_layers - 1 else IDENTITY, z,
-                         params + layers[l, BIASES], m, n_out)
+                         biases, m, n_out)
         a = z
         lda = n_out
         trans_a = False
+
+
+cdef void _first_layer(const Py_ssize_t[:, ::1] layers, const floating *params,
+                       const floating *offset, const floating *inv_scale,
+                       floating *first) noexcept nogil:
+    """The first layer in X's units, from its parameters on rescaled inputs.
+
+    The first layer is trained on ``(x - offset) * inv_scale``: its weights
+    ``theta`` and biases ``beta`` act on X as ``W = inv_scale[:, None] *
+    theta`` and ``b = beta - offset @ W``. ``first`` receives ``W`` (row
+    major), then ``b``. A NULL ``offset`` is no centring.
+    """
+    cdef Py_ssize_t j, k
+    cdef Py_ssize_t n_in = layers[0, N_IN], n_out = layers[0, N_OUT]
+    cdef const floating *theta = params + layers[0, WEIGHTS]
+    cdef const floating *beta = params + layers[0, BIASES]
+    cdef floating *b = first + n_in * n_out
+    cdef floating w
+    for k in range(n_out):
+        b[k] = beta[k]
+    for j in range(n_in):
+        for k in range(n_out):
+            w = theta[j * n_out + k] * inv_scale[j]
+            first[j * n_out + k] = w
+            if offset != NULL:
+                b[k] -= offset[j] * w
+
+
+cdef void _first_gradient(const Py_ssize_t[:, ::1] layers, floating *grad,
+                          const floating *offset,
+                          const floating *inv_scale) noexcept nogil:
+    """Turn the first layer's gradient in X's units into its parameters'.
+
+    By the chain rule through :func:`_first_layer`: ``d theta = inv_scale *
+    (dW - offset dbeta^T)``; the biases' gradient is unchanged.
+    """
+    cdef Py_ssize_t j, k
+    cdef Py_ssize_t n_in = layers[0, N_IN], n_out = layers[0, N_OUT]
+    cdef floating *g = grad + layers[0, WEIGHTS]
+    cdef const floating *gb = grad + layers[0, BIASES]
+    for j in range(n_in):
+        for k in range(n_out):
+            if offset != NULL:
+                g[j * n_out + k] -= offset[j] * gb[k]
+            g[j * n_out + k] *= inv_scale[j]
+
+
+cdef int _check_inputs(const Py_ssize_t[:, ::1] layers, const floating[::1] offset,
+                       const floating[::1] inv_scale, floating[::1] first) except -1:
+    """Refuse a first-layer scaling that does not match the first layer."""
+    cdef Py_ssize_t n_in = layers[0, N_IN], n_out = layers[0, N_OUT]
+    if inv_scale.shape[0] == 0:
+        if offset.shape[0] != 0:
+            raise ValueError("network_epoch: an offset needs the reciprocal spreads.")
+        return 0
+    if inv_scale.shape[0] != n_in or offset.shape[0] not in (0, n_in):
+        raise ValueError(
+            f"network_epoch: {inv_scale.shape[0]} spreads and {offset.shape[0]} "
+            f"centres for {n_in} inputs."
+        )
+    if first.shape[0] != n_in * n_out + n_out:
+        raise ValueError("network_epoch: the first-layer buffer has the wrong size.")
+    return 0
 
 
 cdef void _backward(const floating *x, int ldx, bint trans_x,

@@ -86,6 +86,8 @@ class MLPGDRegressor(RegressorMixin, _BaseMLP):
 
     Notes
     -----
+    %(input_notes)s
+
     The output biases start at the (weighted) mean of each target, as the
     intercept of :class:`~skgd.GDRegressor` (for ``loss="poisson"``, at its
     logarithm), plus their Glorot-uniform draw; the other weights start as

@@ -10,6 +10,7 @@ from itertools import pairwise
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import log_expit
 from sklearn.base import ClassifierMixin, _fit_context, is_classifier
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -30,6 +31,7 @@ from ._classification_losses import (
     weigh_classes,
 )
 from ._compiled_network import network_backend
+from ._linear_statistics import column_spreads, feature_sums, max_abs, nonzero_rows
 from ._network_curvature import SAMPLE_ROWS, mini_batch_lipschitz
 from ._training import Model
 from ._validation import canonical_csr, check_structure
@@ -81,6 +83,44 @@ def _forward(X, coefs, intercepts, activation):
     return np.asarray(a)
 
 
+def first_layer_in_units(theta, beta, offset, scale):
+    """The first layer's weights and biases on ``X``, from those on the
+    rescaled inputs ``(X - offset) / scale`` (``offset`` None: not centred)."""
+    W = theta / scale[:, np.newaxis]
+    return W, (beta.copy() if offset is None else beta - offset @ W)
+
+
+def first_layer_rescaled(W, b, offset, scale):
+    """The inverse of :func:`first_layer_in_units`."""
+    return W * scale[:, np.newaxis], (b.copy() if offset is None else b + offset @ W)
+
+
+def input_scaling(X, sample_weight):
+    """The centres and spreads of the columns of ``X`` the first layer rescales.
+
+    Dense ``X``: the weighted column means and standard deviations. Sparse
+    ``X`` is not centred (its product with the first layer would stay
+    sparse either way, but its curvature sample would not): the spreads are
+    the weighted root mean squares, and the centres None. A constant column
+    has a spread of 1.
+    """
+    n = X.shape[0]
+    weight = np.ones(n) if sample_weight is None else sample_weight
+    offset = None
+    if not sp.issparse(X):
+        total, sums = feature_sums(X, weight)
+        offset = sums / total
+    spreads = column_spreads(X, *nonzero_rows(sample_weight, n), offset)
+    scale = np.where(spreads > 0, spreads, 1.0)
+    if not (np.isfinite(scale).all() and (offset is None or np.isfinite(offset).all())):
+        raise ValueError(
+            f"X has values of magnitude {max_abs(X):.3g}, too extreme for its "
+            "columns' means and spreads to be computed in floating point. Scale "
+            "X first (for example with StandardScaler)."
+        )
+    return offset, scale
+
+
 class _MLPModel(Model):
     """A multi-layer perceptron with the loss of its output unit and an L2 penalty.
 
@@ -92,9 +132,17 @@ class _MLPModel(Model):
     ``intercept_grads`` views of ``grad``. The activations and errors of a
     batch are written into buffers allocated once for the largest batch; a
     smaller batch uses their first rows.
+
+    With ``scale`` (and ``offset``), the first layer's parameters act on the
+    rescaled inputs ``(X - offset) / scale``, without a copy of ``X``: its
+    weights and biases in the units of ``X`` are ``W = theta / scale[:,
+    None]`` and ``b = beta - offset @ W`` (see :func:`first_layer_in_units`),
+    and every optimizer, step size and penalty sees ``theta`` and ``beta``.
     """
 
-    def __init__(self, params, layer_units, activation, output, alpha):
+    def __init__(
+        self, params, layer_units, activation, output, alpha, offset=None, scale=None
+    ):
         self.params = params
         self.grad = np.zeros_like(params)
         self.layer_units = layer_units
@@ -109,6 +157,39 @@ class _MLPModel(Model):
         self.output = output
         self.alpha = alpha
         self.capacity = 0
+        self.offset = self.inv_scale = None
+        # The layers as they act on X: the first one in X's units, if rescaled.
+        self.input_coefs, self.input_intercepts = self.coefs, self.intercepts
+        if scale is not None:
+            dtype = params.dtype
+            self.inv_scale = (1.0 / np.asarray(scale, np.float64)).astype(dtype)
+            if offset is not None:
+                self.offset = np.asarray(offset, np.float64).astype(dtype)
+            n_in, n_out = layout.shapes[0]
+            self.first = np.empty(n_in * n_out + n_out, dtype)
+            first_coef = self.first[: n_in * n_out].reshape(n_in, n_out)
+            self.input_coefs = [first_coef, *self.coefs[1:]]
+            self.input_intercepts = [self.first[n_in * n_out :], *self.intercepts[1:]]
+
+    def input_scaling(self):
+        """The compiled epoch's view of the rescaling: centres, reciprocal
+        spreads and the first layer's buffer (empty arrays: none)."""
+        empty = np.empty(0, self.params.dtype)
+        if self.inv_scale is None:
+            return empty, empty, empty
+        offset = empty if self.offset is None else self.offset
+        return offset, self.inv_scale, self.first
+
+    def _update_first_layer(self):
+        """Write the first layer in X's units into ``input_coefs[0]`` and
+        ``input_intercepts[0]``; return both lists."""
+        if self.inv_scale is not None:
+            W, b = self.input_coefs[0], self.input_intercepts[0]
+            np.multiply(self.coefs[0], self.inv_scale[:, np.newaxis], out=W)
+            b[...] = self.intercepts[0]
+            if self.offset is not None:
+                b -= self.offset @ W
+        return self.input_coefs, self.input_intercepts
 
     def _allocate(self, n_rows):
         dtype, units = self.params.dtype, self.layer_units[1:]
@@ -149,7 +230,8 @@ class _MLPModel(Model):
         activations, deltas, work, (ones,) = self._buffers(X.shape[0])
         dense = isinstance(X, np.ndarray)
         inputs = [X, *activations[:-1]]
-        coefs, intercepts, forward = self.coefs, self.intercepts, self.forward
+        coefs, intercepts = self._update_first_layer()
+        forward = self.forward
         last = len(coefs) - 1
         for i in range(last + 1):
             z = activations[i]
@@ -178,6 +260,12 @@ class _MLPModel(Model):
             if i > 0:
                 np.matmul(deltas[i], coefs[i].T, out=deltas[i - 1])
                 derivative(inputs[i], deltas[i - 1], work[i - 1])
+        if self.inv_scale is not None:
+            # The chain rule through the rescaling (see _update_first_layer).
+            first = coef_grads[0]
+            if self.offset is not None:
+                first -= np.multiply.outer(self.offset, intercept_grads[0])
+            first *= self.inv_scale[:, np.newaxis]
         if self.alpha:
             # MLPClassifier's penalty, alpha / 2 * ||W||^2 per batch, divided
             # like the losses by the batch's total sample weight.
@@ -201,7 +289,7 @@ class _MLPModel(Model):
         return self.output.loss_gradient(z, y, weight, out=np.empty_like(z))
 
     def score(self, X, y, sample_weight):
-        z = _forward(X, self.coefs, self.intercepts, self.activation)
+        z = _forward(X, *self._update_first_layer(), self.activation)
         return self.output.score(z, y, sample_weight)
 
 
@@ -258,9 +346,24 @@ _DOCS = {
         a user has set) and the previous fit's optimizer state.
     verbose : int, default=0
         Print one line per epoch: loss, validation score, learning rate, time.""",
+    "input_notes": """\
+    The first layer trains on the rescaled inputs ``(X - m) / s``, with
+    ``m`` and ``s`` the (weighted) means and standard deviations of the
+    columns in the first ``fit`` (or the first ``partial_fit`` chunk);
+    sparse X is divided by the root mean square of each column and not
+    centred, so that its rows stay sparse. X is never
+    copied: the first layer's parameters ``theta`` and ``beta`` act on X as
+    ``W = theta / s[:, None]`` and ``b = beta - m @ W``, which is what
+    ``coefs_[0]`` and ``intercepts_[0]`` report. Raw and standardised X
+    thus give the same network for the same ``random_state``, up to
+    rounding: the initial weights, the L2 penalty, the automatic step size
+    and every optimizer step of the first layer are those of ``theta``, in
+    the units of the standardised features. On standardised X this is
+    ``{reference}``'s network.""",
     "network_attributes": """\
     coefs_ : list of ndarray of shape (n_units_in, n_units_out)
-        The weight matrix of each layer.
+        The weight matrix of each layer, the first in the units of X (see
+        Notes).
     intercepts_ : list of ndarray of shape (n_units_out,)
         The bias vector of each layer.
     n_layers_ : int
@@ -342,6 +445,7 @@ class _BaseMLP(BaseGradientDescent):
         so the same ``random_state`` gives the same initial network as
         ``MLPClassifier`` (and as ``MLPRegressor`` for targets of mean 0).
         """
+        self._input_offset, self._input_scale = input_scaling(X, sample_weight)
         layout = _Layout(self._setup.layer_units)
         params = np.empty(layout.size, dtype=X.dtype)
         bounds = self._glorot_bounds(layout.shapes)
@@ -369,12 +473,26 @@ class _BaseMLP(BaseGradientDescent):
         current = self.coefs_ + self.intercepts_
         for target, source in zip(coefs + intercepts, current, strict=True):
             target[...] = source
+        scale = getattr(self, "_input_scale", None)
+        if scale is not None:
+            coefs[0][...], intercepts[0][...] = first_layer_rescaled(
+                np.asarray(self.coefs_[0], np.float64),
+                np.asarray(self.intercepts_[0], np.float64),
+                self._input_offset,
+                scale,
+            )
         return params
 
     def _build_model(self, params, n_features):
         output = self._output_unit()
         return _MLPModel(
-            params, self._setup.layer_units, self.activation, output, self.alpha
+            params,
+            self._setup.layer_units,
+            self.activation,
+            output,
+            self.alpha,
+            getattr(self, "_input_offset", None),
+            getattr(self, "_input_scale", None),
         )
 
     def _set_fitted(self, params):
@@ -382,6 +500,18 @@ class _BaseMLP(BaseGradientDescent):
         coefs, intercepts = _Layout(setup.layer_units).views(params)
         self.coefs_ = [W.copy() for W in coefs]
         self.intercepts_ = [b.copy() for b in intercepts]
+        scale = getattr(self, "_input_scale", None)
+        if scale is not None:
+            W, b = first_layer_in_units(
+                coefs[0].astype(np.float64),
+                intercepts[0].astype(np.float64),
+                self._input_offset,
+                scale,
+            )
+            self.coefs_[0], self.intercepts_[0] = (
+                W.astype(params.dtype),
+                b.astype(params.dtype),
+            )
         self.n_layers_ = len(setup.layer_units)
         self.n_outputs_ = setup.layer_units[-1]
         self.out_activation_ = setup.out_activation
@@ -445,7 +575,7 @@ class _BaseMLP(BaseGradientDescent):
             lipschitz = mini_batch_lipschitz(
                 model,
                 _Layout(self._setup.layer_units).views,
-                X[rows].astype(np.float64),
+                self._rescaled(X[rows].astype(np.float64)),
                 y[rows].astype(np.float64),
                 weight / mean_weight,
                 min(batch_size, n_samples),
@@ -467,6 +597,16 @@ class _BaseMLP(BaseGradientDescent):
             )
         lipschitz += self.alpha / (min(batch_size, n_samples) * mean_weight)
         return lipschitz, scale
+
+    def _rescaled(self, X):
+        """``X`` as the first layer sees it: ``(X - offset) / scale`` (a copy)."""
+        scale = getattr(self, "_input_scale", None)
+        if scale is None:
+            return X
+        if sp.issparse(X):
+            return sp.csr_matrix(X @ sp.diags(1.0 / scale))
+        offset = 0.0 if self._input_offset is None else self._input_offset
+        return (X - offset) / scale
 
     def _glorot_bounds(self, shapes):
         factor = 2.0 if self.activation == "logistic" else 6.0
@@ -597,6 +737,8 @@ class MLPGDClassifier(ClassifierMixin, _BaseMLP):
 
     Notes
     -----
+    %(input_notes)s
+
     All weights and biases are trained in one flat buffer, so an optimizer
     step is a few vectorised operations whatever the depth. float32 data is
     trained in float32 throughout; sparse X is never densified.

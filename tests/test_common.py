@@ -76,12 +76,10 @@ CLASSIFIER_ROUNDING_SENSITIVE = {"adagrad", "lion"}
 # L-BFGS trains a network to convergence on the checks' small, separable
 # data: its probabilities saturate to exactly 0 and 1 in floating point (the
 # checks compare log(predict_proba) with predict_log_proba, which stays
-# finite, and want probabilities strictly inside (0, 1)), and it separates
-# the training rows whatever the class weights.
+# finite, and want probabilities strictly inside (0, 1)).
 LBFGS_NETWORK_CHECKS = (
     "check_classifiers_train",
     "check_classifiers_multilabel_output_format_predict_proba",
-    "check_class_weight_classifiers",
 )
 LBFGS_NETWORK_REASON = "a network trained to convergence saturates its probabilities"
 

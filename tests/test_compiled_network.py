@@ -23,6 +23,7 @@ from threadpoolctl import ThreadpoolController
 
 from skgd import MLPGDClassifier
 from skgd import _compiled_network as compiled
+from skgd._neural_network import _MLPModel
 from skgd._training import DivergenceError, reference_epochs
 from skgd.optimizers import (
     SGD,
@@ -159,6 +160,45 @@ def test_every_data_layout(optimizer, kind, dtype):
         batch_size=4,
     )
     _assert_same(fast, slow, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kind", ["dense", "fortran", "strided", "sparse"])
+def test_raw_columns_take_the_same_steps(kind, dtype):
+    # Columns of spreads from 1e-3 to 1e3, shifted when dense: the first
+    # layer trains on the rescaled (and centred) inputs in both loops.
+    X, y = _data("multiclass", kind, np.float64)
+    spreads = np.logspace(-3, 3, X.shape[1])
+    if kind == "sparse":
+        X = (X @ sp.diags(spreads)).tocsr()
+    else:
+        X = X * spreads + 10 * spreads
+    X = X.astype(dtype)
+    weight = np.random.RandomState(4).uniform(0, 2, size=len(y)).astype(dtype)
+    fast, slow = _fit_both(
+        X,
+        y,
+        fit=lambda est: est.fit(X, y, sample_weight=weight),
+        optimizer="adam",
+        alpha=0.01,
+        batch_size=8,
+    )
+    _assert_same(fast, slow, dtype)
+    assert fast._input_scale is not None
+
+
+def test_a_first_layer_scaling_of_the_wrong_size_is_refused(monkeypatch):
+    X, y = _data()
+    clf = MLPGDClassifier((5,), max_iter=1, tol=None, random_state=0)
+    real = _MLPModel.input_scaling
+
+    def short(model):
+        offset, inv_scale, first = real(model)
+        return offset, inv_scale[:-1], first
+
+    monkeypatch.setattr(_MLPModel, "input_scaling", short)
+    with pytest.raises(ValueError, match="5 spreads and 6 centres for 6 inputs"):
+        clf.fit(X, y)
 
 
 @pytest.mark.parametrize("shuffle", [True, False])

