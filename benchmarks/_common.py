@@ -202,6 +202,58 @@ def regression_split(n_samples, n_features, noise=10.0):
     return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
 
 
+def raw_feature_section(report, cases, ours, theirs, unit, slack):
+    """The networks' defaults on raw features, against a scaler pipeline.
+
+    ``cases`` maps a data set's name to ``(X, y)``; each is split 75/25
+    (``random_state=0``). ``ours`` and ``theirs`` make the skgd and
+    scikit-learn estimators with their defaults (``random_state=0``), each
+    fitted on the raw training part and in a ``StandardScaler`` pipeline;
+    ``unit`` names the test score. Adds the table and the target (skgd on
+    raw data within ``slack`` of its pipeline, and at least scikit-learn's
+    raw score).
+    """
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rows, misses = [], []
+    for name, (X, y) in cases.items():
+        X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+        scores = []
+        for make in (ours, theirs):
+            for model in (make(), make_pipeline(StandardScaler(), make())):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    model.fit(X_train, y_train)
+                scores.append(model.score(X_test, y_test))
+        raw, scaled, their_raw, their_scaled = scores
+        if not (abs(raw - scaled) <= slack and raw >= their_raw):
+            misses.append(name)
+        rows.append([name, *(fmt(score, ".4f") for score in scores)])
+    ours_name, theirs_name = type(ours()).__name__, type(theirs()).__name__
+    report.table(
+        [
+            "data",
+            f"{ours_name} raw",
+            f"{ours_name} in a StandardScaler pipeline",
+            f"{theirs_name} raw",
+            f"{theirs_name} in a StandardScaler pipeline",
+        ],
+        rows,
+        f"## Raw features: defaults, test {unit} (75/25 split, random_state=0)",
+    )
+    report.target(
+        f"on raw features, {ours_name}'s test {unit} is within {slack} of its "
+        f"StandardScaler pipeline's and at least {theirs_name}'s",
+        not misses,
+        "missed: " + (", ".join(misses) if misses else "none"),
+    )
+
+
 # -- reporting ---------------------------------------------------------------
 
 

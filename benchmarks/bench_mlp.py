@@ -6,7 +6,8 @@ disabled in both: ``tol=None`` for skgd; ``tol=0`` and a huge
 ``n_iter_no_change`` for scikit-learn), ``random_state=0``, on
 ``make_classification(n_samples=100_000, n_features=50, n_informative=30,
 n_classes=5)`` split 75/25, in float64 and in float32. Then both estimators'
-defaults on the bundled digits data (X / 16, 75/25 split).
+defaults on the bundled digits data (X / 16, 75/25 split), and on the raw
+wine and breast cancer features, alone and in a ``StandardScaler`` pipeline.
 
 Last, the cost of one epoch of ``MLPGDClassifier`` on its compiled backend
 and on the NumPy reference loop (``skgd._training.reference_epochs``), for
@@ -24,7 +25,12 @@ import warnings
 from contextlib import nullcontext
 
 import numpy as np
-from sklearn.datasets import load_digits, make_classification
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_digits,
+    load_wine,
+    make_classification,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
@@ -41,6 +47,7 @@ from ._common import (
     median,
     peak_memory,
     ratio,
+    raw_feature_section,
     timed,
 )
 
@@ -55,6 +62,8 @@ EPOCH_FULL = {"n_samples": 20_000, "small": 4_000, "extra": 2}
 EPOCH_QUICK = {"n_samples": 2_000, "small": 400, "extra": 1}
 EPOCH_BATCH_SIZES = (1, 8, 32, 256)
 SMALL_BATCHES = (1, 8)
+# Raw features: test accuracy within this much of the StandardScaler pipeline's.
+RAW_ACCURACY_SLACK = 0.01
 # The smallest speed-up of the compiled epoch over the NumPy loop, per batch size.
 EPOCH_TARGETS = {32: 1.5}
 
@@ -267,6 +276,17 @@ def run(mode, out_dir):
     makers = estimators(config["epochs"])
     outcome = synthetic_section(report, config, makers, mode.repeats)
     digits_section(report, config, mode.repeats)
+    raw_feature_section(
+        report,
+        {
+            "load_wine": load_wine(return_X_y=True),
+            "load_breast_cancer": load_breast_cancer(return_X_y=True),
+        },
+        lambda: MLPGDClassifier(random_state=0),
+        lambda: MLPClassifier(random_state=0),
+        "accuracy",
+        RAW_ACCURACY_SLACK,
+    )
     speedups = epoch_section(
         report, EPOCH_QUICK if mode.quick else EPOCH_FULL, mode.repeats
     )

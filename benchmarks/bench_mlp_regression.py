@@ -12,12 +12,16 @@ float64 and in float32. The targets are left as they are (mean 14, spread
 - Epoch by epoch with ``partial_fit``: the cumulative fit time until the
   test R² first reaches ``TARGET_R2``, the time at equal test R² (the
   median of the repetitions, interleaved).
+- Both estimators' defaults on raw features, alone and in a
+  ``StandardScaler`` pipeline: the diabetes data in their original units
+  (``scaled=False``), and ``make_friedman1`` with column ``j`` multiplied by
+  ``logspace(-2, 3, 10)[j]``.
 """
 
 import warnings
 
 import numpy as np
-from sklearn.datasets import make_friedman1
+from sklearn.datasets import load_diabetes, make_friedman1
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPRegressor
@@ -31,14 +35,29 @@ from ._common import (
     interleaved,
     median,
     ratio,
+    raw_feature_section,
     run_to_target,
     timed,
 )
 
 NAME = "mlp_regression"
+# Raw features: test R² within this much of the StandardScaler pipeline's.
+RAW_R2_SLACK = 0.02
 TARGET_R2 = 0.955
-FULL = {"n_samples": 20_000, "max_iter": 2000, "max_epochs": 400, "target": TARGET_R2}
-QUICK = {"n_samples": 2_000, "max_iter": 5, "max_epochs": 3, "target": 0.5}
+FULL = {
+    "n_samples": 20_000,
+    "max_iter": 2000,
+    "max_epochs": 400,
+    "target": TARGET_R2,
+    "raw_friedman": 5_000,
+}
+QUICK = {
+    "n_samples": 2_000,
+    "max_iter": 5,
+    "max_epochs": 3,
+    "target": 0.5,
+    "raw_friedman": 500,
+}
 #: A run to the target stops after this many seconds of fit time.
 MAX_SECONDS = 40.0
 
@@ -155,6 +174,21 @@ def run(mode, out_dir):
         for dtype in (np.float64, np.float32)
     }
     gaps = fit_section(report, config, datasets)
+    X, y = make_friedman1(config["raw_friedman"], noise=1.0, random_state=0)
+    raw_feature_section(
+        report,
+        {
+            "load_diabetes(scaled=False)": load_diabetes(return_X_y=True, scaled=False),
+            f"make_friedman1({config['raw_friedman']}), columns × logspace(-2, 3)": (
+                X * np.logspace(-2, 3, X.shape[1]),
+                y,
+            ),
+        },
+        lambda: MLPGDRegressor(random_state=0),
+        lambda: MLPRegressor(random_state=0),
+        "R²",
+        RAW_R2_SLACK,
+    )
     ratios = target_section(report, config, datasets, mode.repeats)
     for dtype in datasets:
         report.target(
