@@ -7,7 +7,8 @@ disabled in both: ``tol=None`` for skgd; ``tol=0`` and a huge
 ``make_classification(n_samples=100_000, n_features=50, n_informative=30,
 n_classes=5)`` split 75/25, in float64 and in float32. Then both estimators'
 defaults on the bundled digits data (X / 16, 75/25 split), and on the raw
-wine and breast cancer features, alone and in a ``StandardScaler`` pipeline.
+wine and breast cancer features, alone and in a ``StandardScaler`` pipeline,
+and streamed through ``partial_fit`` on digits in chunks of 300 rows.
 
 Last, the cost of one epoch of ``MLPGDClassifier`` on its compiled backend
 and on the NumPy reference loop (``skgd._training.reference_epochs``), for
@@ -21,6 +22,7 @@ in the ``epoch_cost`` benchmark: (fit time with ``max_iter=3`` − fit time with
 """
 
 import functools
+import time
 import warnings
 from contextlib import nullcontext
 
@@ -53,8 +55,16 @@ from ._common import (
 
 NAME = "mlp"
 HIDDEN = (128, 64)
-FULL = {"n_samples": 100_000, "epochs": 10, "digits_max_iter": None}
-QUICK = {"n_samples": 2_000, "epochs": 2, "digits_max_iter": 5}
+FULL = {
+    "n_samples": 100_000,
+    "epochs": 10,
+    "digits_max_iter": None,
+    "stream_passes": 30,
+}
+QUICK = {"n_samples": 2_000, "epochs": 2, "digits_max_iter": 5, "stream_passes": 2}
+# Streaming digits: rows per partial_fit chunk; the accuracy slack.
+STREAM_CHUNK = 300
+STREAM_SLACK = 0.005
 
 # The epoch-cost section: rows of the data, and the first rows that batch
 # sizes 1 and 8 run on; k2 - k1 of the marginal cost.
@@ -192,6 +202,46 @@ def digits_section(report, config, repeats):
     )
 
 
+def streaming_section(report, config):
+    """partial_fit over chunks of digits: test accuracy after the passes."""
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X / 16.0, y, test_size=0.25, random_state=0
+    )
+    chunks = [
+        slice(start, start + STREAM_CHUNK)
+        for start in range(0, len(X_train), STREAM_CHUNK)
+    ]
+    rows, scores = [], {}
+    for name, make in {
+        "MLPGDClassifier": lambda: MLPGDClassifier(random_state=0),
+        "MLPClassifier": lambda: MLPClassifier(random_state=0),
+    }.items():
+        estimator = make()
+        begin = time.perf_counter()
+        for _ in range(config["stream_passes"]):
+            for chunk in chunks:
+                estimator.partial_fit(
+                    X_train[chunk], y_train[chunk], classes=np.arange(10)
+                )
+        seconds = time.perf_counter() - begin
+        scores[name] = estimator.score(X_test, y_test)
+        rows.append([name, fmt(seconds), fmt(scores[name], ".4f")])
+    report.table(
+        ["Estimator", "s", "test accuracy"],
+        rows,
+        f"## Streaming digits: partial_fit on chunks of {STREAM_CHUNK} rows, "
+        f"{config['stream_passes']} passes (defaults, random_state=0)",
+    )
+    gap = scores["MLPGDClassifier"] - scores["MLPClassifier"]
+    report.target(
+        "streaming digits: MLPGDClassifier's test accuracy ≥ MLPClassifier's − "
+        f"{STREAM_SLACK}",
+        gap >= -STREAM_SLACK,
+        f"difference {gap:+.4f}",
+    )
+
+
 def epoch_seconds(X, y, batch_size, extra, reference):
     """Marginal seconds per epoch: fits of 1 and ``1 + extra`` epochs."""
     seconds = []
@@ -276,6 +326,7 @@ def run(mode, out_dir):
     makers = estimators(config["epochs"])
     outcome = synthetic_section(report, config, makers, mode.repeats)
     digits_section(report, config, mode.repeats)
+    streaming_section(report, config)
     raw_feature_section(
         report,
         {

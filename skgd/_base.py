@@ -334,17 +334,33 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
 
     # -- shared machinery -------------------------------------------------------
 
+    #: bool : Whether an epoch's batches have at most ``batch_size`` rows
+    #: (``ceil(n_samples / batch_size)`` of them, as ``MLPClassifier``'s)
+    #: rather than at least ``batch_size`` rows.
+    _batches_at_most_batch_size = False
+
+    def _loss_unit(self):
+        """The unit ``loss_curve_`` reports the trained objective in (see
+        :meth:`_set_history`); 1: as trained."""
+        return 1.0
+
     def _batch_size(self, n_samples):
         """The smallest batch of an epoch over ``n_samples`` rows.
 
         An epoch makes ``n_samples // batch_size`` batches of near-equal size
         (see :func:`skgd._batching.n_batches`), so the smallest has
-        ``n_samples // n_batches`` rows, at least ``batch_size``; the
-        automatic step size is derived for that size.
+        ``n_samples // n_batches`` rows, at least ``batch_size``; with
+        ``_batches_at_most_batch_size``, ``ceil(n_samples / batch_size)``
+        batches of near-equal size instead (a ``partial_fit`` chunk of 300
+        rows with ``batch_size=200`` then takes two steps, as in
+        ``MLPClassifier``, not one). The automatic step size is derived for
+        the smallest batch.
         """
         if self.batch_size is None:
             return n_samples
         size = 200 if self.batch_size == "auto" else self.batch_size
+        if self._batches_at_most_batch_size and n_samples > size:
+            return n_samples // -(-n_samples // size)
         return n_samples // n_batches(n_samples, min(size, n_samples))
 
     def _sample_weight(self, sample_weight, X):
@@ -547,6 +563,7 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
             # As SGDRegressor: a stream has no fixed held-out set.
             raise ValueError("early_stopping should be False with partial_fit.")
         params, state, data, validation = self._prepare(X, y, sample_weight, partial)
+        state.loss_unit = self._loss_unit()
         if init is not None:
             init(params)
         schedule = self._get_schedule()
@@ -732,10 +749,19 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         self.n_iter_ = n_iter
         self.t_ = state.t
         # The state's own list: copying the history would make every
-        # partial_fit call slower than the one before.
-        self.loss_curve_ = state.loss_curve
-        self.loss_ = state.loss_curve[-1]
-        self.best_loss_ = state.best_loss
+        # partial_fit call slower than the one before. In another unit, a
+        # list kept next to it, extended by the new epochs only.
+        unit = self._loss_unit()
+        curve = state.loss_curve
+        if unit != 1.0:
+            reported = getattr(state, "reported_curve", None)
+            if reported is None or len(reported) > len(curve):
+                reported = []
+            reported.extend(unit * loss for loss in curve[len(reported) :])
+            state.reported_curve = curve = reported
+        self.loss_curve_ = curve
+        self.loss_ = curve[-1]
+        self.best_loss_ = unit * state.best_loss
         self.learning_rate_ = state.initial_learning_rate
         self.optimizer_ = state.optimizer.optimizer
         if self.early_stopping and state.validation_scores:

@@ -25,6 +25,7 @@ from ._linear_statistics import (
     max_abs,
     nonzero_rows,
     top_eigenvalue,
+    warn_if_spreads_changed,
 )
 from ._losses import Penalty
 from ._training import Model
@@ -279,6 +280,14 @@ class _BaseLinear(SparseCoefMixin, BaseGradientDescent):
     def _continue(self, state, data, partial):
         if partial:
             self._follow_stream_mean(state, data)
+            spreads = getattr(self, "_spreads", None)
+            if spreads is not None:
+                X, _, weight = _hook_data(data)
+                # The user's call, through partial_fit, its two wrappers,
+                # _fit_gd and _prepare.
+                warn_if_spreads_changed(
+                    spreads, X, weight, self._offset is not None, stacklevel=7
+                )
         spreads = getattr(self, "_spreads", None)
         if spreads is not None:
             # penalty_scale may have changed since the first fit.

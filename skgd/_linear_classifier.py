@@ -463,6 +463,10 @@ class GDClassifier(LinearClassifierMixin, _BaseLinear):
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Run one epoch over ``(X, y)``, continuing the previous training.
 
+        The first call's features fix their rescaling, so the first chunk
+        should represent the stream; a later chunk whose column spreads
+        differ from it by more than a factor 10 raises a warning.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)

@@ -462,6 +462,9 @@ class GDRegressor(RegressorMixin, _BaseLinear):
 
         The optimizer state, the update count and the history carry over
         between calls; ``early_stopping`` and the stopping rule do not apply.
+        The first call's features fix their rescaling, so the first chunk
+        should represent the stream; a later chunk whose column spreads
+        differ from it by more than a factor 10 raises a warning.
 
         Parameters
         ----------

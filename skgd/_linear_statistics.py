@@ -11,6 +11,8 @@ magnitude that floating point can hold: squares are only ever taken of
 values brought to a moderate scale first.
 """
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -56,6 +58,49 @@ def feature_sums(X, weight):
     weight = np.asarray(weight)
     sums = X.T @ weight.astype(X.dtype, copy=False)
     return float(weight.sum(dtype=np.float64)), np.asarray(sums, np.float64).ravel()
+
+
+#: A ``partial_fit`` chunk whose column spreads differ from the first chunk's
+#: by more than this factor (either way) is warned about.
+SPREAD_CHANGE = 10.0
+
+
+def warn_if_spreads_changed(first, X, sample_weight, centred, stacklevel=2):
+    """Warn when the columns of a stream's chunk are scaled unlike the first's.
+
+    The first chunk's spreads (``first``; 0 for a constant column) fix the
+    rescaling of the features and the automatic step size. The chunk's own
+    spreads are measured the same way (about its mean if ``centred``, else
+    about 0); columns constant in either chunk are not compared.
+    """
+    index, weight = nonzero_rows(sample_weight, X.shape[0])
+    if len(weight) < 2:
+        return
+    centre = None
+    if centred:
+        ones = np.ones(X.shape[0])
+        total, sums = feature_sums(X, ones if sample_weight is None else sample_weight)
+        centre = sums / total
+    spreads = column_spreads(X, index, weight, centre)
+    both = (spreads > 0) & (first > 0)
+    if not both.any():
+        return
+    change = np.ones_like(spreads)
+    change[both] = spreads[both] / first[both]
+    change = np.maximum(change, 1.0 / change)
+    if change.max() > SPREAD_CHANGE:
+        columns = np.flatnonzero(change > SPREAD_CHANGE)
+        shown = ", ".join(map(str, columns[:5])) + (", ..." if len(columns) > 5 else "")
+        warnings.warn(
+            f"The spreads of columns {shown} of this partial_fit chunk differ "
+            f"from the first chunk's by up to {change.max():.3g} times (more than "
+            f"{SPREAD_CHANGE:g}). The first chunk fixed the rescaling of the "
+            "features and the step size: make it representative of the stream, "
+            "or scale X beforehand (for example with a StandardScaler fitted on "
+            "a sample).",
+            UserWarning,
+            stacklevel=stacklevel + 1,
+        )
 
 
 def max_abs(X):

@@ -11,9 +11,11 @@ from ._base import steps_on_chunks, training_method
 from ._neural_network import _BaseMLP, _Layout, _shared_docs
 from ._regression_outputs import (
     REGRESSION_OUTPUTS,
+    StandardisedTarget,
     check_targets,
     get_regression_output,
     initial_offset,
+    target_scaling,
 )
 
 
@@ -88,13 +90,20 @@ class MLPGDRegressor(RegressorMixin, _BaseMLP):
     -----
     %(input_notes)s
 
-    The output biases start at the (weighted) mean of each target, as the
-    intercept of :class:`~skgd.GDRegressor` (for ``loss="poisson"``, at its
-    logarithm), plus their Glorot-uniform draw; the other weights start as
-    in ``MLPRegressor``. The network thus starts from about the best
-    constant prediction, where ``MLPRegressor``'s starts near 0: with Adam's
-    steps of about 0.001, it needs thousands of updates to reach targets in
-    the hundreds, and is far from them after its default 200 epochs.
+    With the squared error and Huber's loss, the network trains on the
+    standardised targets ``(y - mean) / scale``, with each target's
+    (weighted) mean and one ``scale`` for all, the root mean of their
+    (weighted) variances (Huber's ``epsilon`` becomes ``epsilon / scale``);
+    the last layer, the predictions and ``loss_curve_`` are reported in the
+    units of y (``loss_curve_`` is the objective on the standardised
+    targets times ``scale**2``). The step sizes, ``tol`` and every
+    optimizer's steps thus do not depend on the units of y. With
+    ``loss="poisson"`` the output biases start at the logarithm of the
+    (weighted) mean target plus their Glorot-uniform draw. Either way the
+    network starts from about the best constant prediction, where
+    ``MLPRegressor``'s starts near 0: with Adam's steps of about 0.001, it
+    needs thousands of updates to reach targets in the hundreds, and is far
+    from them after its default 200 epochs.
 
     All weights and biases are trained in one flat buffer, so an optimizer
     step is a few vectorised operations whatever the depth. float32 data is
@@ -186,16 +195,34 @@ class MLPGDRegressor(RegressorMixin, _BaseMLP):
         logarithm for ``loss="poisson"``) plus their Glorot-uniform draw,
         from the rows of nonzero weight only (not those held out for early
         stopping): the first predictions are about the best constant ones.
+        With the squared error and Huber's loss, the network is trained on
+        standardised targets, whose mean is 0 (see Notes).
         """
+        self._target_scaling = target_scaling(self.loss, y, sample_weight)
         params = super()._init_params(X, y, random_state, sample_weight)
-        offset = initial_offset(self.loss, y, sample_weight)
-        _Layout(self._setup.layer_units).views(params)[1][-1] += offset.astype(
-            params.dtype
-        )
+        if self._target_scaling is None:
+            offset = initial_offset(self.loss, y, sample_weight)
+            _Layout(self._setup.layer_units).views(params)[1][-1] += offset.astype(
+                params.dtype
+            )
         return params
 
+    def _output_units(self):
+        return getattr(self, "_target_scaling", None)
+
     def _output_unit(self):
-        return get_regression_output(self.loss, self.epsilon)
+        units = self._output_units()
+        if units is None:
+            return get_regression_output(self.loss, self.epsilon)
+        offset, scale = units
+        inner = get_regression_output(self.loss, self.epsilon / scale)
+        return StandardisedTarget(inner, offset, scale)
+
+    def _loss_unit(self):
+        # The objective on the standardised targets, times scale**2: in the
+        # units of y squared.
+        units = self._output_units()
+        return 1.0 if units is None else units[1] ** 2
 
     def _structure(self):
         # The output function: a warm start from the other one starts afresh.
@@ -252,9 +279,10 @@ class MLPGDRegressor(RegressorMixin, _BaseMLP):
         """Run one epoch over ``(X, y)``, continuing the previous training.
 
         The optimizer state and the history carry over between calls;
-        ``early_stopping`` and the stopping rule do not apply. The output
-        shift (see Notes) is fixed by the first call's targets, so the first
-        chunk should represent the stream.
+        ``early_stopping`` and the stopping rule do not apply. The first
+        call's features and targets fix their rescaling (see Notes), so the
+        first chunk should represent the stream; a later chunk whose column
+        spreads differ from it by more than a factor 10 raises a warning.
 
         Parameters
         ----------

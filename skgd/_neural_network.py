@@ -23,7 +23,7 @@ from sklearn.utils.validation import (
 )
 
 from ._activations import ACTIVATIONS
-from ._base import BaseGradientDescent, steps_on_chunks, training_method
+from ._base import BaseGradientDescent, _hook_data, steps_on_chunks, training_method
 from ._classification_losses import (
     OUTPUTS,
     check_labels,
@@ -31,10 +31,16 @@ from ._classification_losses import (
     weigh_classes,
 )
 from ._compiled_network import network_backend
-from ._linear_statistics import column_spreads, feature_sums, max_abs, nonzero_rows
+from ._linear_statistics import (
+    column_spreads,
+    feature_sums,
+    max_abs,
+    nonzero_rows,
+    warn_if_spreads_changed,
+)
 from ._network_curvature import SAMPLE_ROWS, mini_batch_lipschitz
 from ._training import Model
-from ._validation import canonical_csr, check_structure
+from ._validation import canonical_csr, check_structure, keep_sparse
 from .optimizers import SGD
 
 
@@ -96,13 +102,14 @@ def first_layer_rescaled(W, b, offset, scale):
 
 
 def input_scaling(X, sample_weight):
-    """The centres and spreads of the columns of ``X`` the first layer rescales.
+    """The centres and spreads of the columns of ``X`` the first layer rescales
+    by (a constant column, of spread 0, is left as it is).
 
     Dense ``X``: the weighted column means and standard deviations. Sparse
     ``X`` is not centred (its product with the first layer would stay
     sparse either way, but its curvature sample would not): the spreads are
     the weighted root mean squares, and the centres None. A constant column
-    has a spread of 1.
+    has a spread of 0.
     """
     n = X.shape[0]
     weight = np.ones(n) if sample_weight is None else sample_weight
@@ -111,14 +118,15 @@ def input_scaling(X, sample_weight):
         total, sums = feature_sums(X, weight)
         offset = sums / total
     spreads = column_spreads(X, *nonzero_rows(sample_weight, n), offset)
-    scale = np.where(spreads > 0, spreads, 1.0)
-    if not (np.isfinite(scale).all() and (offset is None or np.isfinite(offset).all())):
+    if not (
+        np.isfinite(spreads).all() and (offset is None or np.isfinite(offset).all())
+    ):
         raise ValueError(
             f"X has values of magnitude {max_abs(X):.3g}, too extreme for its "
             "columns' means and spreads to be computed in floating point. Scale "
             "X first (for example with StandardScaler)."
         )
-    return offset, scale
+    return offset, spreads
 
 
 class _MLPModel(Model):
@@ -323,8 +331,11 @@ _DOCS = {
         How the learning rate changes with the update count: a name from
         :func:`skgd.schedules.available_schedules` or a ``Schedule``.
     batch_size : int, "auto" or None, default="auto"
-        Samples per update. ``None`` is full-batch gradient descent and
-        ``"auto"`` is ``min(200, n_samples)``.
+        Samples per update, at most: an epoch (or a ``partial_fit`` chunk)
+        of ``n`` rows makes ``ceil(n / batch_size)`` updates on batches of
+        near-equal size, as many as ``{reference}``. ``None`` is
+        full-batch gradient descent and ``"auto"`` is ``min(200,
+        n_samples)``.
     max_iter : int, default=200
         Maximum number of epochs (passes over the training data).
     tol : float or None, default=1e-4
@@ -431,6 +442,9 @@ class _BaseMLP(BaseGradientDescent):
         "alpha": [Interval(Real, 0, None, closed="left")],
     }
 
+    # An epoch of batches of at most batch_size rows, as MLPClassifier's.
+    _batches_at_most_batch_size = True
+
     def _output_unit(self):
         """The output unit of the network (its loss, gradient and score)."""
         raise NotImplementedError
@@ -445,7 +459,9 @@ class _BaseMLP(BaseGradientDescent):
         so the same ``random_state`` gives the same initial network as
         ``MLPClassifier`` (and as ``MLPRegressor`` for targets of mean 0).
         """
-        self._input_offset, self._input_scale = input_scaling(X, sample_weight)
+        self._input_offset, self._input_spreads = input_scaling(X, sample_weight)
+        spreads = self._input_spreads
+        self._input_scale = np.where(spreads > 0, spreads, 1.0)
         layout = _Layout(self._setup.layer_units)
         params = np.empty(layout.size, dtype=X.dtype)
         bounds = self._glorot_bounds(layout.shapes)
@@ -468,20 +484,71 @@ class _BaseMLP(BaseGradientDescent):
                 f"data has weights of shapes {layout.shapes}. To change the "
                 "network, fit it without warm_start."
             )
+        trained = self._trained_units(
+            [np.asarray(W, np.float64) for W in self.coefs_],
+            [np.asarray(b, np.float64) for b in self.intercepts_],
+        )
         params = np.empty(layout.size, dtype=self._state.params.dtype)
         coefs, intercepts = layout.views(params)
-        current = self.coefs_ + self.intercepts_
-        for target, source in zip(coefs + intercepts, current, strict=True):
+        for target, source in zip(coefs + intercepts, trained, strict=True):
             target[...] = source
-        scale = getattr(self, "_input_scale", None)
-        if scale is not None:
-            coefs[0][...], intercepts[0][...] = first_layer_rescaled(
-                np.asarray(self.coefs_[0], np.float64),
-                np.asarray(self.intercepts_[0], np.float64),
-                self._input_offset,
-                scale,
-            )
         return params
+
+    def _loss_unit(self):
+        """The unit ``loss_curve_`` reports the objective in, over the one it
+        is trained in (1 but for the regressor's standardised targets)."""
+        return 1.0
+
+    def _output_units(self):
+        """``(offset, scale)``: the last layer's outputs times ``scale`` plus
+        ``offset`` are in the units of y; None if they are already."""
+        return None
+
+    def _trained_units(self, coefs, intercepts):
+        """The layers ``coefs_`` and ``intercepts_`` describe, as they are
+        trained: the first on the rescaled inputs, the last on the
+        standardised targets (see :meth:`_units_of_data`). A new list of
+        the weights, then the biases."""
+        coefs, intercepts = list(coefs), list(intercepts)
+        units = self._output_units()
+        if units is not None:
+            offset, scale = units
+            coefs[-1], intercepts[-1] = (
+                coefs[-1] / scale,
+                (intercepts[-1] - offset) / scale,
+            )
+        if getattr(self, "_input_scale", None) is not None:
+            coefs[0], intercepts[0] = first_layer_rescaled(
+                coefs[0], intercepts[0], self._input_offset, self._input_scale
+            )
+        return coefs + intercepts
+
+    def _units_of_data(self, coefs, intercepts):
+        """The inverse of :meth:`_trained_units`: the layers on X and y."""
+        coefs, intercepts = list(coefs), list(intercepts)
+        if getattr(self, "_input_scale", None) is not None:
+            coefs[0], intercepts[0] = first_layer_in_units(
+                coefs[0], intercepts[0], self._input_offset, self._input_scale
+            )
+        units = self._output_units()
+        if units is not None:
+            offset, scale = units
+            coefs[-1], intercepts[-1] = (
+                coefs[-1] * scale,
+                intercepts[-1] * scale + offset,
+            )
+        return coefs, intercepts
+
+    def _continue(self, state, data, partial):
+        spreads = getattr(self, "_input_spreads", None)
+        if partial and spreads is not None:
+            X, _, weight = _hook_data(data)
+            # The user's call, through partial_fit, its two wrappers,
+            # _fit_gd and _prepare.
+            warn_if_spreads_changed(
+                spreads, X, weight, self._input_offset is not None, stacklevel=7
+            )
+        return super()._continue(state, data, partial)
 
     def _build_model(self, params, n_features):
         output = self._output_unit()
@@ -498,20 +565,12 @@ class _BaseMLP(BaseGradientDescent):
     def _set_fitted(self, params):
         setup = self._setup
         coefs, intercepts = _Layout(setup.layer_units).views(params)
-        self.coefs_ = [W.copy() for W in coefs]
-        self.intercepts_ = [b.copy() for b in intercepts]
-        scale = getattr(self, "_input_scale", None)
-        if scale is not None:
-            W, b = first_layer_in_units(
-                coefs[0].astype(np.float64),
-                intercepts[0].astype(np.float64),
-                self._input_offset,
-                scale,
-            )
-            self.coefs_[0], self.intercepts_[0] = (
-                W.astype(params.dtype),
-                b.astype(params.dtype),
-            )
+        coefs, intercepts = self._units_of_data(
+            [W.astype(np.float64) for W in coefs],
+            [b.astype(np.float64) for b in intercepts],
+        )
+        self.coefs_ = [W.astype(params.dtype) for W in coefs]
+        self.intercepts_ = [b.astype(params.dtype) for b in intercepts]
         self.n_layers_ = len(setup.layer_units)
         self.n_outputs_ = setup.layer_units[-1]
         self.out_activation_ = setup.out_activation
@@ -631,6 +690,7 @@ class _BaseMLP(BaseGradientDescent):
         scikit-learn. After the first call, X takes the dtype of the network.
         """
         check_structure(X)
+        given = X
         X, y = validate_data(
             self,
             X,
@@ -641,7 +701,9 @@ class _BaseMLP(BaseGradientDescent):
             multi_output=True,
             y_numeric=not is_classifier(self),
         )
-        X = canonical_csr(X)
+        # Sparse X is rescaled and not centred: a frame of sparse columns
+        # must train as the sparse matrix it is, whatever the release.
+        X = canonical_csr(keep_sparse(given, X))
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if not reset:
@@ -873,7 +935,10 @@ class MLPGDClassifier(ClassifierMixin, _BaseMLP):
         """Run one epoch over ``(X, y)``, continuing the previous training.
 
         The optimizer state and the history carry over between calls;
-        ``early_stopping`` and the stopping rule do not apply.
+        ``early_stopping`` and the stopping rule do not apply. The first call's
+        features fix their rescaling, so the first chunk should represent the
+        stream; a later chunk whose column spreads differ from it by more
+        than a factor 10 raises a warning.
 
         Parameters
         ----------

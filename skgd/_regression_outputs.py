@@ -160,6 +160,69 @@ def get_regression_output(loss, epsilon):
     return SquaredError()
 
 
+class StandardisedTarget:
+    """An output unit trained on standardised targets.
+
+    The network's outputs ``z`` predict ``(y - offset) / scale`` (``offset``
+    per target, ``scale`` one number for all targets, so that their relative
+    weights in the loss stay the user's); the prediction in y's units is
+    ``scale * z + offset``. Losses, gradients and curvatures are those of
+    ``inner`` on the standardised targets: unit-free, so that the step
+    sizes, ``tol`` and every optimizer's steps (Adam's ``epsilon`` too) do
+    not depend on the units of y. Times ``scale**2`` they are the losses in
+    y's units, for the squared error and for Huber's loss with ``epsilon /
+    scale`` (see :func:`get_regression_output`).
+    """
+
+    def __init__(self, inner, offset, scale):
+        self.inner, self.offset, self.scale = inner, offset, scale
+        self.name = inner.name
+
+    def _standardised(self, y):
+        return (y - self.offset) / self.scale
+
+    def predict(self, z):
+        return z * self.scale + self.offset
+
+    def score(self, z, y, sample_weight):
+        return float(r2_score(y, self.predict(z), sample_weight=sample_weight))
+
+    def loss_gradient(self, z, y, weight, out):
+        return self.inner.loss_gradient(z, self._standardised(y), weight, out)
+
+    def gradient(self, z, y):
+        return self.inner.gradient(z, self._standardised(y))
+
+    def hessian_product(self, z, rz):
+        return self.inner.hessian_product(z, rz)
+
+    def hessian_factor(self, z):
+        return self.inner.hessian_factor(z)
+
+
+def target_scaling(loss, y, weight):
+    """``(offset, scale)`` of the standardised targets, or None (Poisson).
+
+    ``offset`` is each target's (weighted) mean and ``scale`` the root mean
+    of their (weighted) variances; 1 if the targets are constant. The
+    Poisson loss keeps its log link on the raw counts.
+    """
+    if loss == "poisson":
+        return None
+    y = np.asarray(y, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        offset = np.average(y, axis=0, weights=weight)
+        variance = np.average((y - offset) ** 2, axis=0, weights=weight)
+        scale = float(np.sqrt(np.mean(variance)))
+    if not (np.isfinite(offset).all() and np.isfinite(scale)):
+        raise ValueError(
+            f"y has values of magnitude {float(np.abs(y).max()):.3g}, too extreme "
+            "for their mean and spread to be computed in floating point. Divide y "
+            "by a constant."
+        )
+    return offset, (scale if scale > 0 else 1.0)
+
+
 def check_targets(loss, y):
     """Check that ``y`` suits ``loss``: non-negative for the Poisson loss."""
     if loss == "poisson" and y.size and y.min() < 0:

@@ -690,7 +690,8 @@ def train_full_batch(
         state.samples_seen += data.n_samples
         if verbose:
             now = time.perf_counter()
-            print(f"Iteration {state.n_iter}: loss={loss:.6g}, {now - begin[0]:.3f} s")
+            shown = loss * getattr(state, "loss_unit", 1.0)
+            print(f"Iteration {state.n_iter}: loss={shown:.6g}, {now - begin[0]:.3f} s")
             begin[0] = now
         if callbacks is not None:
             callbacks.epoch_begin()
@@ -858,6 +859,8 @@ def stop_message(
 
 
 def _report(state, loss, val_score, seconds):
+    # In the unit loss_curve_ reports (see BaseGradientDescent._loss_unit).
+    loss *= getattr(state, "loss_unit", 1.0)
     line = f"Epoch {state.n_iter}: loss={loss:.6g}"
     if val_score is not None:
         line += f", validation score={val_score:.6g}"

@@ -233,7 +233,7 @@ def test_defaults_learn_digits(digits):
 def test_partial_fit_streams_chunks_like_fit(digits):
     X_train, X_test, y_train, y_test = digits
     settings = dict(hidden_layer_sizes=(50,), learning_rate=0.003, random_state=0)
-    settings.update(batch_size=150)  # two batches per chunk
+    settings.update(batch_size=150)  # three batches per chunk
     batch = MLPGDClassifier(**settings, max_iter=20, tol=None).fit(X_train, y_train)
     stream = MLPGDClassifier(**settings)
     chunks = np.array_split(np.arange(len(X_train)), 4)
@@ -241,7 +241,7 @@ def test_partial_fit_streams_chunks_like_fit(digits):
         for chunk in chunks:
             stream.partial_fit(X_train[chunk], y_train[chunk], classes=np.arange(10))
     assert stream.n_iter_ == 80
-    assert stream.t_ == 20 * sum(max(1, len(chunk) // 150) for chunk in chunks)
+    assert stream.t_ == 20 * sum(-(-len(chunk) // 150) for chunk in chunks)
     assert abs(stream.score(X_test, y_test) - batch.score(X_test, y_test)) <= 0.02
     assert stream.score(X_test, y_test) >= 0.95
 
@@ -629,3 +629,19 @@ def test_warm_start_and_partial_fit_keep_the_first_fits_scaling():
     np.testing.assert_array_equal(stream._input_scale, first)
     np.testing.assert_array_equal(once._input_offset, offset)
     np.testing.assert_array_equal(once._input_scale, scale)
+
+
+def test_a_partial_fit_chunk_takes_the_steps_of_its_batches():
+    # A chunk of 300 rows with batches of 200 made one step of 300 rows;
+    # MLPClassifier makes two (200 + 100): the stream learned at half pace.
+    X, y = make_classification(1000, 8, random_state=0)
+    clf = MLPGDClassifier((5,), batch_size=200, random_state=0)
+    clf.partial_fit(X[:300], y[:300], classes=[0, 1])
+    assert clf.t_ == 2
+    clf.partial_fit(X[300:700], y[300:700])
+    assert clf.t_ == 4
+    clf.partial_fit(X[700:750], y[700:750])  # fewer rows than a batch
+    assert clf.t_ == 5
+    # An epoch of fit is batched alike: 300 rows, two steps.
+    fitted = MLPGDClassifier((5,), batch_size=200, max_iter=1, tol=None)
+    assert fitted.fit(X[:300], y[:300]).t_ == 2

@@ -11,6 +11,7 @@ from numpy.testing import assert_allclose
 from sklearn.datasets import (
     load_diabetes,
     make_blobs,
+    make_classification,
     make_regression,
 )
 from sklearn.exceptions import ConvergenceWarning
@@ -229,17 +230,18 @@ def test_the_auto_schedule_recovers_from_a_rate_that_stalls(diabetes):
 
 def test_an_objective_too_large_to_monitor_is_explained():
     # Adam froze at a loss of 6e306 and reported convergence (on X * 1e306,
-    # which the networks now rescale; targets of that size still do it).
-    X, y = make_regression(100, 5, random_state=0)
-    reg = MLPGDRegressor(
-        (4,), optimizer="adam", learning_rate=1e-3, max_iter=20, random_state=0
-    )
+    # which the networks now rescale, as the regressor standardises y: a
+    # network whose outputs start that far off still does it).
+    X, y = make_classification(100, 5, random_state=0)
+    clf = MLPGDClassifier((4,), alpha=0.0, learning_rate=1e-3, max_iter=2)
+    _quiet(clf.set_params(warm_start=True, random_state=0), X, y)
+    clf.intercepts_[-1] = clf.intercepts_[-1] + 1e305
     with pytest.raises(ValueError, match="cannot be monitored.*moderate scale"):
-        reg.fit(X, y * 1e150)
-    # The automatic step size already finds the curvature out of range.
-    # Larger, and the automatic step size finds the curvature out of range.
-    with pytest.raises(ValueError, match="y of magnitude .*e\\+155, too extreme"):
-        reg.set_params(learning_rate="auto").fit(X, y * 1e153)
+        clf.fit(X, y)
+    # Targets too large for their mean and spread are named.
+    X, y = make_regression(100, 5, random_state=0)
+    with pytest.raises(ValueError, match=r"y has values of magnitude .*e\+155"):
+        MLPGDRegressor((4,), random_state=0).fit(X, y * 1e153)
 
 
 def test_stream_starting_with_a_tiny_target_is_not_divergence(diabetes):
@@ -459,3 +461,27 @@ def test_step_size_is_derived_for_the_smallest_actual_batch(diabetes):
     full = GDRegressor(batch_size=None, max_iter=1, tol=None).fit(X, y)
     assert one_batch.t_ == 1
     assert one_batch.learning_rate_ == pytest.approx(full.learning_rate_, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: GDRegressor(random_state=0),
+        lambda: MLPGDRegressor((4,), random_state=0),
+        lambda: MLPGDClassifier((4,), random_state=0),
+    ],
+)
+def test_a_chunk_scaled_unlike_the_first_is_warned_about(make):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(400, 3))
+    y = (X[:, 0] > 0).astype(int)
+    first = {"classes": [0, 1]} if isinstance(make(), MLPGDClassifier) else {}
+    est = make().partial_fit(X[:100], y[:100], **first)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est.partial_fit(X[100:200] * 5, y[100:200])  # within the factor 10
+    wide = X[200:300].copy()
+    wide[:, 2] *= 50
+    with pytest.warns(UserWarning, match="columns 2 of this partial_fit") as record:
+        est.partial_fit(wide, y[200:300])
+    assert record[0].filename == __file__
