@@ -133,7 +133,7 @@ class MLPGDRegressor(RegressorMixin, _BaseMLP):
     >>> reg.predict(X_test[:2]).shape
     (2,)
     >>> print(round(reg.score(X_test, y_test), 2))
-    0.93
+    0.9
     """
 
     _parameter_constraints: dict = {

@@ -204,23 +204,34 @@ def target_scaling(loss, y, weight):
     """``(offset, scale)`` of the standardised targets, or None (Poisson).
 
     ``offset`` is each target's (weighted) mean and ``scale`` the root mean
-    of their (weighted) variances; 1 if the targets are constant. The
+    of their (weighted) variances, computed without overflow for targets of
+    any finite magnitude; 1 if the targets are constant. The
     Poisson loss keeps its log link on the raw counts.
     """
     if loss == "poisson":
         return None
     y = np.asarray(y, dtype=np.float64)
-    with np.errstate(over="ignore", invalid="ignore"):
-        offset = np.average(y, axis=0, weights=weight)
-        variance = np.average((y - offset) ** 2, axis=0, weights=weight)
-        scale = float(np.sqrt(np.mean(variance)))
-    if not (np.isfinite(offset).all() and np.isfinite(scale)):
+    # On y divided by its largest magnitude: no square overflows, whatever
+    # the units of y (targets of 1e200 train as targets of 1).
+    top = float(np.abs(y).max(initial=0.0))
+    if not np.isfinite(top):
         raise ValueError(
-            f"y has values of magnitude {float(np.abs(y).max()):.3g}, too extreme "
-            "for their mean and spread to be computed in floating point. Divide y "
-            "by a constant."
+            "y contains values too large for float64; divide it by a constant."
         )
-    return offset, (scale if scale > 0 else 1.0)
+    unit = top if top > 0 else 1.0
+    ratio = y / unit
+    mean = np.average(ratio, axis=0, weights=weight)
+    variance = np.average((ratio - mean) ** 2, axis=0, weights=weight)
+    scale = unit * float(np.sqrt(np.mean(variance)))
+    scale = scale if scale > 0 else 1.0
+    square = scale * scale if scale < 1e154 else np.inf
+    if not np.finfo(np.float64).tiny <= square < np.inf:
+        raise ValueError(
+            f"y has values of magnitude {top:.3g} and a spread of {scale:.3g}: "
+            "its squared errors (the loss curve's units) are out of the range of "
+            "float64. Bring y to a moderate scale, by dividing it by a constant."
+        )
+    return unit * mean, scale
 
 
 def check_targets(loss, y):

@@ -422,7 +422,7 @@ def test_poisson_needs_non_negative_targets_with_a_positive_mean():
 def test_targets_too_large_for_the_curvature_are_named():
     X, y = _problem()
     # The standardised losses: too large for the targets' mean and spread.
-    with pytest.raises(ValueError, match=r"y has values of magnitude .*e\+202, too"):
+    with pytest.raises(ValueError, match=r"y has values of magnitude .*e\+202 and"):
         MLPGDRegressor((4,), optimizer="sgd").fit(X, y * 1e200)
     with pytest.raises(ValueError, match=r"y of magnitude .*e\+202, too extreme"):
         MLPGDRegressor((4,), loss="poisson").fit(X, np.abs(y) * 1e200)
@@ -654,3 +654,26 @@ def test_raw_columns_train_as_in_a_scaler_pipeline():
         raw.predict(X_test), pipeline.predict(X_test), rtol=1e-7, atol=1e-7
     )
     assert raw.score(X_test, y_test) > 0.9
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "huber"])
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_the_units_of_y_change_only_the_units_of_the_results(loss, optimizer):
+    # With y in millionths, Adam's epsilon (1e-8) swamped the gradients and
+    # the network did not learn (Friedman's data: R² -0.08, against 0.978).
+    X, y = make_friedman1(500, random_state=0)
+    settings = dict(loss=loss, optimizer=optimizer, max_iter=30, random_state=0)
+    base = MLPGDRegressor(**settings, epsilon=1.0).fit(X, y)
+    # The same targets, shifted by 3 and multiplied by a factor.
+    assert base.score(X, y) > 0.8
+    for factor in (1e-150, 1e-6, 1e6, 1e150):
+        scaled = MLPGDRegressor(**settings, epsilon=factor)
+        scaled.fit(X, (y + 3.0) * factor)
+        assert scaled.n_iter_ == base.n_iter_
+        assert scaled.learning_rate_ == pytest.approx(base.learning_rate_, rel=1e-9)
+        np.testing.assert_allclose(
+            scaled.predict(X) / factor - 3.0, base.predict(X), rtol=1e-6, atol=1e-8
+        )
+        np.testing.assert_allclose(
+            np.array(scaled.loss_curve_) / factor**2, base.loss_curve_, rtol=1e-6
+        )
