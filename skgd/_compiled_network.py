@@ -18,6 +18,12 @@ import scipy.sparse as sp
 
 from ._blas import SERIAL_PRODUCT, THREADED_PRODUCT, serial_blas
 from ._classification_losses import LogisticCrossEntropy, SoftmaxCrossEntropy
+from ._regression_outputs import (
+    Huber,
+    PoissonDeviance,
+    SquaredError,
+    StandardisedTarget,
+)
 from ._compiled_epoch import _OPTIMIZERS, _hyperparameters, _readable
 from ._training import _reference_epoch
 
@@ -29,6 +35,14 @@ except ImportError:  # pragma: no cover - a source tree without the build
 # The codes of skgd/_network_epoch.pyx.
 _ACTIVATIONS = {"identity": 0, "relu": 1, "tanh": 2, "logistic": 3}
 _ROWS, _COLUMNS, _GATHER, _CSR = range(4)
+# The output losses, by the exact class of the output unit.
+_OUTPUTS = {
+    LogisticCrossEntropy: 0,
+    SoftmaxCrossEntropy: 1,
+    SquaredError: 2,
+    Huber: 3,
+    PoissonDeviance: 4,
+}
 
 # An epoch whose largest matrix product has from _SERIAL_PRODUCT to
 # _THREADED_PRODUCT multiply-adds runs its BLAS calls on one thread (see
@@ -56,7 +70,7 @@ def network_backend(model, state, data):
         _network_epoch is None
         or spec is None
         or model.activation not in _ACTIVATIONS
-        or type(model.output) not in (SoftmaxCrossEntropy, LogisticCrossEntropy)
+        or type(_loss_of(model.output)) not in _OUTPUTS
         or len(optimizer_state.slots) != 1
         or optimizer_state.decay_index != model.decay_index
         or dtype not in (np.float32, np.float64)
@@ -68,6 +82,20 @@ def network_backend(model, state, data):
     ):
         return None
     return _NetworkEpoch(spec)
+
+
+def _loss_of(output):
+    """The loss an output unit computes (standardised targets: its inner one)."""
+    return output.inner if type(output) is StandardisedTarget else output
+
+
+def _targets(model, data, dtype):
+    """The targets the loss compares with: standardised as the output unit
+    standardises them (one copy of y per epoch), as a 2-d array."""
+    y = data.y
+    if type(model.output) is StandardisedTarget:
+        y = model.output._standardised(y).astype(dtype, copy=False)
+    return y if y.ndim == 2 else y.reshape(-1, 1)
 
 
 def _slots_match(slot, names, params):
@@ -147,7 +175,7 @@ class _NetworkEpoch:
         slot = optimizer_state.slots[0]
         with _blas_threads(model, largest):
             total, taken, mu_product = _network_epoch.network_epoch(
-                *_data_arguments(data, index is not None, largest, model.params.dtype),
+                *_data_arguments(data, index is not None, largest, model),
                 *plan_arguments,
                 *_network_arguments(model),
                 *self._optimizer_arguments(optimizer_state, model.params.dtype),
@@ -172,9 +200,9 @@ class _NetworkEpoch:
         )
 
 
-def _data_arguments(data, shuffled, largest, dtype):
+def _data_arguments(data, shuffled, largest, model):
     """X as the extension reads it, the targets and the sample weights."""
-    X, weight = data.X, data.sample_weight
+    X, weight, dtype = data.X, data.sample_weight, model.params.dtype
     layout, ld = _input_layout(X, shuffled)
     sparse = layout == _CSR
     empty = np.empty(0, dtype)
@@ -189,7 +217,7 @@ def _data_arguments(data, shuffled, largest, dtype):
         layout,
         ld,
         gathered,
-        data.y if data.y.ndim == 2 else data.y.reshape(-1, 1),
+        _targets(model, data, dtype),
         empty if weight is None else weight.astype(dtype, copy=False),
         weight is not None,
     )
@@ -197,10 +225,12 @@ def _data_arguments(data, shuffled, largest, dtype):
 
 def _network_arguments(model):
     """The layers, activation, loss and penalty; parameters and work buffers."""
+    loss = _loss_of(model.output)
     return (
         _layer_table(model),
         _ACTIVATIONS[model.activation],
-        isinstance(model.output, SoftmaxCrossEntropy),
+        _OUTPUTS[type(loss)],
+        float(getattr(loss, "epsilon", 0.0)),
         float(model.alpha),
         model.weights.size,
         model.params,

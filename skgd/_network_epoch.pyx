@@ -9,8 +9,11 @@ It performs, batch by batch, exactly the steps of the NumPy reference loop
 
 1. the forward pass, ``z = a @ W + b`` and ``a = g(z)`` layer by layer (the
    output layer keeps ``z``);
-2. the output loss, softmax or logistic cross-entropy, weighted and scaled by
-   ``1 / (size * mean weight)``, and its gradient ``weight * (proba - y)``;
+2. the output loss -- softmax or logistic cross-entropy, the squared error,
+   Huber's loss or the Poisson deviance with a log link -- weighted and
+   scaled by ``1 / (size * mean weight)``, and its gradient (``weight *
+   (proba - y)`` for the cross-entropies, ``weight * (z - y)`` for the
+   squared error, ``weight * (exp(z) - y)`` for the Poisson deviance);
 3. back-propagation: each layer's weight gradient ``a^T @ delta``, bias
    gradient (the column sums of ``delta``), and the error of the layer below,
    ``(delta @ W^T) * g'``; then the L2 penalty ``alpha * scale / 2 *
@@ -46,6 +49,14 @@ cdef enum:
     RELU = 1
     TANH = 2
     LOGISTIC = 3
+
+# Output losses (see skgd._compiled_network).
+cdef enum:
+    LOGISTIC_LOSS = 0
+    SOFTMAX_LOSS = 1
+    SQUARED_LOSS = 2
+    HUBER_LOSS = 3
+    POISSON_LOSS = 4
 
 # How the first layer reads X (see skgd._compiled_network): dense rows in
 # place (C-like or Fortran-like, in order), dense rows copied into a buffer
@@ -105,7 +116,8 @@ def network_epoch(
     # The network and its work buffers.
     const Py_ssize_t[:, ::1] layers,
     int activation,
-    bint softmax,
+    int output,
+    double epsilon,
     double alpha,
     Py_ssize_t n_weights,
     floating[::1] params,
@@ -164,6 +176,10 @@ def network_epoch(
                    weighted, index, bounds, sizes, rates, layers, activation,
                    n_weights, params, grad, activations, deltas)
     _check_inputs(layers, offset, inv_scale, first)
+    if output < LOGISTIC_LOSS or output > POISSON_LOSS or (
+        output == HUBER_LOSS and not epsilon > 0
+    ):
+        raise ValueError(f"network_epoch: unknown output {output} or epsilon.")
     if inv_scale.shape[0] > 0:
         w0, inverse = &first[0], &inv_scale[0]
         if offset.shape[0] > 0:
@@ -184,8 +200,8 @@ def network_epoch(
                 _first_layer(layers, p, centre, inverse, w0)
             _forward(x, ldx, trans_x, X_data, X_indices, X_indptr, layout == CSR,
                      &rows, layers, p, w0, &activations[0], activation)
-            objective = _output_loss(softmax, layers, &activations[0], &deltas[0],
-                                     Y, W, weighted, &rows, scale)
+            objective = _output_loss(output, epsilon, layers, &activations[0],
+                                     &deltas[0], Y, W, weighted, &rows, scale)
             _backward(x, ldx, trans_x, X_data, X_indices, X_indptr, layout == CSR,
                       &rows, layers, p, &grad[0], &activations[0], &deltas[0],
                       activation)
@@ -597,7 +613,8 @@ cdef inline double _log1p_exp(double z) noexcept nogil:
     return z  # NaN
 
 
-cdef double _output_loss(bint softmax, const Py_ssize_t[:, ::1] layers,
+cdef double _output_loss(int output, double epsilon,
+                         const Py_ssize_t[:, ::1] layers,
                          floating *activations, floating *deltas,
                          const floating[:, :] Y, const floating[::1] W,
                          bint weighted, const Rows *rows,
@@ -606,8 +623,9 @@ cdef double _output_loss(bint softmax, const Py_ssize_t[:, ::1] layers,
 
     Per sample, with weight ``w = scale * sample weight``: the softmax loss
     ``w * (logsumexp(z) - z[class])``, or the logistic loss summed over the
-    units, ``w * sum(log(1 + exp(z)) - y z)``; the gradient with respect to
-    ``z`` is ``w * (proba - y)`` in both cases.
+    units, ``w * sum(log(1 + exp(z)) - y z)``, whose gradients with respect
+    to ``z`` are ``w * (proba - y)``; or a regression loss summed over the
+    targets (see :func:`_regression_row`).
     """
     cdef Py_ssize_t last = layers.shape[0] - 1
     cdef Py_ssize_t k = layers[last, N_OUT]
@@ -618,10 +636,41 @@ cdef double _output_loss(bint softmax, const Py_ssize_t[:, ::1] layers,
     for i in range(rows.m):
         r = _row(rows, i)
         w = W[r] * scale if weighted else scale
-        if softmax:
+        if output == SOFTMAX_LOSS:
             loss += w * _softmax_row(z + i * k, d + i * k, Y, r, k, w)
-        else:
+        elif output == LOGISTIC_LOSS:
             loss += w * _logistic_row(z + i * k, d + i * k, Y, r, k, w)
+        else:
+            loss += w * _regression_row(output, epsilon, z + i * k, d + i * k,
+                                        Y, r, k, w)
+    return loss
+
+
+cdef double _regression_row(int output, double epsilon, const floating *z,
+                            floating *d, const floating[:, :] Y, Py_ssize_t r,
+                            Py_ssize_t k, double w) noexcept nogil:
+    """One sample's regression loss, summed over its targets.
+
+    With the residual ``e = z - y``: the squared error ``e**2 / 2`` (its
+    derivative ``e``); Huber's ``c * (e - c / 2)`` with ``c = clip(e,
+    -epsilon, epsilon)`` (its derivative ``c``); or the Poisson deviance of
+    ``mu = exp(z)``, ``y log(y) - y z + mu - y`` (its derivative ``mu - y``).
+    """
+    cdef Py_ssize_t j
+    cdef double e, c, mu, y, loss = 0.0
+    for j in range(k):
+        y = Y[r, j]
+        if output == POISSON_LOSS:
+            mu = exp(z[j])
+            loss += (y * log(y) if y > 0 else 0.0) - y * z[j] + mu - y
+            d[j] = <floating>((mu - y) * w)
+            continue
+        e = z[j] - y
+        c = e
+        if output == HUBER_LOSS:
+            c = min(max(e, -epsilon), epsilon)
+        loss += c * (e - 0.5 * c)
+        d[j] = <floating>(c * w)
     return loss
 
 

@@ -21,7 +21,7 @@ from sklearn.datasets import make_classification, make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import ThreadpoolController
 
-from skgd import MLPGDClassifier
+from skgd import MLPGDClassifier, MLPGDRegressor
 from skgd import _compiled_network as compiled
 from skgd._neural_network import _MLPModel
 from skgd._training import DivergenceError, reference_epochs
@@ -363,3 +363,84 @@ def test_float32_training_stays_float32_on_the_compiled_backend():
     fast, slow = _fit_both(X, y, optimizer="adam", batch_size=1)
     _assert_same(fast, slow, np.float32)
     assert all(b.dtype == np.float32 for b in fast.intercepts_)
+
+
+# -- the regressor -------------------------------------------------------------------
+
+
+def _regression_data(loss, kind, dtype, n_targets, n=120, seed=0):
+    """Raw-scale features and targets of several units (counts for Poisson)."""
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, 5)) * np.logspace(-1, 2, 5) + 3.0
+    signal = np.tanh(X / np.logspace(-1, 2, 5) - 3.0) @ rng.normal(size=(5, n_targets))
+    if loss == "poisson":
+        Y = rng.poisson(np.exp(0.5 * signal)).astype(float)
+    else:
+        Y = 100.0 * signal + 40.0 + rng.normal(size=signal.shape)
+    if kind == "sparse":
+        X[rng.uniform(size=X.shape) < 0.5] = 0.0
+        X = sp.csr_matrix(X)
+    elif kind == "fortran":
+        X = np.asfortranarray(X)
+    y = Y[:, 0] if n_targets == 1 else Y
+    return X.astype(dtype), y.astype(dtype)
+
+
+@pytest.mark.parametrize("n_targets", [1, 3])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kind", ["dense", "fortran", "sparse"])
+@pytest.mark.parametrize("loss", ["squared_error", "huber", "poisson"])
+def test_the_regressor_takes_the_same_steps(loss, kind, dtype, n_targets):
+    X, y = _regression_data(loss, kind, dtype, n_targets)
+    weight = np.random.RandomState(5).uniform(0, 2, size=X.shape[0]).astype(dtype)
+    params = dict(
+        hidden_layer_sizes=(7, 5),
+        loss=loss,
+        epsilon=20.0,
+        alpha=0.01,
+        batch_size=16,
+        max_iter=3,
+        tol=None,
+        random_state=0,
+    )
+    fast, slow = fit_both(
+        lambda: MLPGDRegressor(**params),
+        lambda est: est.fit(X, y, sample_weight=weight),
+        compiled._NetworkEpoch,
+    )
+    _assert_same(fast, slow, dtype)
+    np.testing.assert_allclose(
+        fast.predict(X),
+        slow.predict(X),
+        rtol=1e-10 if dtype == np.float64 else 1e-4,
+        atol=1e-10 if dtype == np.float64 else 1e-3,
+    )
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=_id)
+def test_the_regressor_with_every_optimizer(optimizer):
+    X, y = _regression_data("huber", "dense", np.float64, 2)
+    fast, slow = fit_both(
+        lambda: MLPGDRegressor(
+            (6,),
+            loss="huber",
+            epsilon=30.0,
+            optimizer=optimizer,
+            batch_size=8,
+            max_iter=2,
+            tol=None,
+            random_state=0,
+        ),
+        lambda est: est.fit(X, y),
+        compiled._NetworkEpoch,
+    )
+    _assert_same(fast, slow)
+
+
+def test_an_unknown_output_code_is_refused(monkeypatch):
+    from skgd._regression_outputs import SquaredError
+
+    X, y = _regression_data("squared_error", "dense", np.float64, 1)
+    monkeypatch.setitem(compiled._OUTPUTS, SquaredError, 7)
+    with pytest.raises(ValueError, match="unknown output 7"):
+        MLPGDRegressor((3,), max_iter=1, tol=None, random_state=0).fit(X, y)
