@@ -18,13 +18,13 @@ import scipy.sparse as sp
 
 from ._blas import SERIAL_PRODUCT, THREADED_PRODUCT, serial_blas
 from ._classification_losses import LogisticCrossEntropy, SoftmaxCrossEntropy
+from ._compiled_epoch import _OPTIMIZERS, _hyperparameters, _readable
 from ._regression_outputs import (
     Huber,
     PoissonDeviance,
     SquaredError,
     StandardisedTarget,
 )
-from ._compiled_epoch import _OPTIMIZERS, _hyperparameters, _readable
 from ._training import _reference_epoch
 
 try:
@@ -237,5 +237,5 @@ def _network_arguments(model):
         model.grad,
         model.activation_buffer,
         model.delta_buffer,
-        *model.input_scaling(),
+        *model.rescaling_arguments(),
     )

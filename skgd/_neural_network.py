@@ -179,7 +179,7 @@ class _MLPModel(Model):
             self.input_coefs = [first_coef, *self.coefs[1:]]
             self.input_intercepts = [self.first[n_in * n_out :], *self.intercepts[1:]]
 
-    def input_scaling(self):
+    def rescaling_arguments(self):
         """The compiled epoch's view of the rescaling: centres, reciprocal
         spreads and the first layer's buffer (empty arrays: none)."""
         empty = np.empty(0, self.params.dtype)

@@ -190,13 +190,13 @@ def test_raw_columns_take_the_same_steps(kind, dtype):
 def test_a_first_layer_scaling_of_the_wrong_size_is_refused(monkeypatch):
     X, y = _data()
     clf = MLPGDClassifier((5,), max_iter=1, tol=None, random_state=0)
-    real = _MLPModel.input_scaling
+    real = _MLPModel.rescaling_arguments
 
     def short(model):
         offset, inv_scale, first = real(model)
         return offset, inv_scale[:-1], first
 
-    monkeypatch.setattr(_MLPModel, "input_scaling", short)
+    monkeypatch.setattr(_MLPModel, "rescaling_arguments", short)
     with pytest.raises(ValueError, match="5 spreads and 6 centres for 6 inputs"):
         clf.fit(X, y)
 
