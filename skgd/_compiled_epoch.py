@@ -12,6 +12,7 @@ multinomial losses are covered. Anything else runs on the NumPy reference loop o
 import numpy as np
 import scipy.sparse as sp
 
+from ._extensions import load
 from ._losses import (
     AbsoluteError,
     EpsilonInsensitive,
@@ -40,10 +41,8 @@ from .optimizers import (
     RMSProp,
 )
 
-try:
-    from . import _linear_epoch
-except ImportError:  # pragma: no cover - a source tree without the build
-    _linear_epoch = None
+# None only when the NumPy loop is asked for (see skgd._extensions).
+_linear_epoch = load("_linear_epoch")
 
 # The codes of skgd/_linear_epoch.pyx.
 _LOSSES = {

@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from ._blas import SERIAL_PRODUCT, THREADED_PRODUCT, serial_blas
 from ._classification_losses import LogisticCrossEntropy, SoftmaxCrossEntropy
 from ._compiled_epoch import _OPTIMIZERS, _hyperparameters, _readable
+from ._extensions import load
 from ._regression_outputs import (
     Huber,
     PoissonDeviance,
@@ -27,10 +28,8 @@ from ._regression_outputs import (
 )
 from ._training import _reference_epoch
 
-try:
-    from . import _network_epoch
-except ImportError:  # pragma: no cover - a source tree without the build
-    _network_epoch = None
+# None only when the NumPy loop is asked for (see skgd._extensions).
+_network_epoch = load("_network_epoch")
 
 # The codes of skgd/_network_epoch.pyx.
 _ACTIVATIONS = {"identity": 0, "relu": 1, "tanh": 2, "logistic": 3}
