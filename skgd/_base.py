@@ -22,6 +22,7 @@ from sklearn.utils.validation import _check_sample_weight
 
 from ._batching import TrainingData, n_batches
 from ._callbacks import CallbackSupportMixin, fitted_attributes, start_callbacks
+from ._linear_statistics import warn_if_spreads_changed
 from ._training import (
     LoopConfig,
     TrainingState,
@@ -339,6 +340,21 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
     #: rather than at least ``batch_size`` rows.
     _batches_at_most_batch_size = False
 
+    def _first_chunk_spreads(self):
+        """``(spreads, centred)`` of the columns the first call measured, or
+        None: what a later ``partial_fit`` chunk is compared with."""
+        return None
+
+    def _check_stream_scaling(self, data):
+        """Warn when a ``partial_fit`` chunk is scaled unlike the first one."""
+        first = self._first_chunk_spreads()
+        if first is not None:
+            spreads, centred = first
+            X, _, weight = _hook_data(data)
+            # The user's call, through partial_fit, its two wrappers, _fit_gd
+            # and _prepare.
+            warn_if_spreads_changed(spreads, X, weight, centred, stacklevel=7)
+
     def _loss_unit(self):
         """The unit ``loss_curve_`` reports the trained objective in (see
         :meth:`_set_history`); 1: as trained."""
@@ -547,6 +563,8 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         if state is None:
             params, state = self._start(data, random_state, partial)
         else:
+            if partial:
+                self._check_stream_scaling(data)
             params = self._continue(state, data, partial)
         return params, state, data, validation
 

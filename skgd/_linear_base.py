@@ -25,7 +25,6 @@ from ._linear_statistics import (
     max_abs,
     nonzero_rows,
     top_eigenvalue,
-    warn_if_spreads_changed,
 )
 from ._losses import Penalty
 from ._training import Model
@@ -280,19 +279,15 @@ class _BaseLinear(SparseCoefMixin, BaseGradientDescent):
     def _continue(self, state, data, partial):
         if partial:
             self._follow_stream_mean(state, data)
-            spreads = getattr(self, "_spreads", None)
-            if spreads is not None:
-                X, _, weight = _hook_data(data)
-                # The user's call, through partial_fit, its two wrappers,
-                # _fit_gd and _prepare.
-                warn_if_spreads_changed(
-                    spreads, X, weight, self._offset is not None, stacklevel=7
-                )
         spreads = getattr(self, "_spreads", None)
         if spreads is not None:
             # penalty_scale may have changed since the first fit.
             self._penalty_weight = self._penalty_weights(data.X, spreads)
         return super()._continue(state, data, partial)
+
+    def _first_chunk_spreads(self):
+        spreads = getattr(self, "_spreads", None)
+        return None if spreads is None else (spreads, self._offset is not None)
 
     def _follow_stream_mean(self, state, data):
         """Centre a ``partial_fit`` stream on the mean of every row seen so far.

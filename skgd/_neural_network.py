@@ -23,7 +23,7 @@ from sklearn.utils.validation import (
 )
 
 from ._activations import ACTIVATIONS
-from ._base import BaseGradientDescent, _hook_data, steps_on_chunks, training_method
+from ._base import BaseGradientDescent, steps_on_chunks, training_method
 from ._classification_losses import (
     OUTPUTS,
     check_labels,
@@ -36,7 +36,6 @@ from ._linear_statistics import (
     feature_sums,
     max_abs,
     nonzero_rows,
-    warn_if_spreads_changed,
 )
 from ._network_curvature import SAMPLE_ROWS, mini_batch_lipschitz
 from ._training import Model
@@ -494,11 +493,6 @@ class _BaseMLP(BaseGradientDescent):
             target[...] = source
         return params
 
-    def _loss_unit(self):
-        """The unit ``loss_curve_`` reports the objective in, over the one it
-        is trained in (1 but for the regressor's standardised targets)."""
-        return 1.0
-
     def _output_units(self):
         """``(offset, scale)``: the last layer's outputs times ``scale`` plus
         ``offset`` are in the units of y; None if they are already."""
@@ -539,16 +533,11 @@ class _BaseMLP(BaseGradientDescent):
             )
         return coefs, intercepts
 
-    def _continue(self, state, data, partial):
+    def _first_chunk_spreads(self):
         spreads = getattr(self, "_input_spreads", None)
-        if partial and spreads is not None:
-            X, _, weight = _hook_data(data)
-            # The user's call, through partial_fit, its two wrappers,
-            # _fit_gd and _prepare.
-            warn_if_spreads_changed(
-                spreads, X, weight, self._input_offset is not None, stacklevel=7
-            )
-        return super()._continue(state, data, partial)
+        if spreads is None:
+            return None
+        return spreads, self._input_offset is not None
 
     def _build_model(self, params, n_features):
         output = self._output_unit()

@@ -488,7 +488,7 @@ def _keep_best_point(model, state):
     state.remaining = state.kept_remaining
 
 
-def _should_stop(state, config, model=None, data=None, best=None):
+def _should_stop(state, config, model, data, best):
     """Apply the stopping rule; let the schedule react to a plateau first.
 
     At a stall of the gradient rule, a schedule that lowers the rate
