@@ -10,13 +10,14 @@ several.
 import copy
 import pickle
 import warnings
+from pathlib import Path
 
 import joblib
 import numpy as np
 import pytest
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import BaseEstimator, clone
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, InconsistentVersionWarning
 from sklearn.model_selection import GridSearchCV
 
 from skgd import GDRegressor, MLPGDClassifier, MLPGDRegressor
@@ -278,3 +279,44 @@ def test_grid_search_is_identical_with_one_or_two_processes(kind):
         _fitted_attributes(parallel.best_estimator_),
         _fitted_attributes(serial.best_estimator_),
     )
+
+
+# -- pickles of earlier releases -------------------------------------------------
+
+LEGACY = Path(__file__).with_name("data") / "estimators-0.1.0.pkl"
+
+
+def _load_legacy():
+    """The estimators skgd 0.1.0 pickled (tests/data/make_legacy_pickles.py).
+
+    They were written with the oldest supported scikit-learn; a newer one
+    warns that the versions differ, as it does for its own estimators.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InconsistentVersionWarning)
+        with LEGACY.open("rb") as f:
+            return pickle.load(f)
+
+
+def test_pickles_of_release_0_1_0_predict_as_they_did():
+    saved = _load_legacy()
+    assert len(saved) == 8
+    for name, (est, rows, _, expected) in saved.items():
+        method = getattr(est, "predict_proba", est.predict)
+        assert_allclose(method(rows), expected, rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_pickles_of_release_0_1_0_train_on():
+    for name, (est, rows, y, _) in _load_legacy().items():
+        if est.early_stopping:
+            continue  # partial_fit refuses early stopping
+        n_iter, before = est.n_iter_, est.predict(rows)
+        _quiet(est.partial_fit, rows, y)
+        assert est.n_iter_ == n_iter + 1, name
+        assert np.all(np.isfinite(est.predict(rows).astype(float))), name
+        # Fitting afresh forgets the old state: as a new estimator would.
+        refit = _quiet(clone(est).fit, rows, y)
+        _assert_same(
+            _fitted_attributes(_quiet(est.fit, rows, y)), _fitted_attributes(refit)
+        )
+        assert before.shape == est.predict(rows).shape, name
