@@ -9,22 +9,22 @@ from setuptools import Extension, setup
 flags = [] if sys.platform == "win32" else ["-fno-math-errno"]
 extensions = [
     Extension(
-        "skgd._linear_epoch",
-        ["skgd/_linear_epoch.pyx"],
-        depends=["skgd/_optimizer_rules.pxi", "skgd/_kernel_checks.pxi"],
+        "skgd.linear._epoch",
+        ["skgd/linear/_epoch.pyx"],
+        depends=["skgd/optimizers/_rules.pxi", "skgd/training/_kernel_checks.pxi"],
         extra_compile_args=flags,
     ),
     Extension(
-        "skgd._column_statistics",
-        ["skgd/_column_statistics.pyx"],
+        "skgd.training._column_statistics",
+        ["skgd/training/_column_statistics.pyx"],
         extra_compile_args=flags,
     ),
     # The network's matrix products call the BLAS that SciPy ships, through
     # scipy.linalg.cython_blas: nothing to link here.
     Extension(
-        "skgd._network_epoch",
-        ["skgd/_network_epoch.pyx"],
-        depends=["skgd/_optimizer_rules.pxi", "skgd/_kernel_checks.pxi"],
+        "skgd.network._epoch",
+        ["skgd/network/_epoch.pyx"],
+        depends=["skgd/optimizers/_rules.pxi", "skgd/training/_kernel_checks.pxi"],
         extra_compile_args=flags,
     ),
 ]

@@ -11,7 +11,7 @@ wine and breast cancer features, alone and in a ``StandardScaler`` pipeline,
 and streamed through ``partial_fit`` on digits in chunks of 300 rows.
 
 Last, the cost of one epoch of ``MLPGDClassifier`` on its compiled backend
-and on the NumPy reference loop (``skgd._training.reference_epochs``), for
+and on the NumPy reference loop (``skgd.training._loop.reference_epochs``), for
 batch sizes 1, 8, 32 and 256: ``hidden_layer_sizes=(100,)``, Adam, on
 ``make_classification(20_000, 50, n_informative=30, n_classes=5)`` in
 float64 and float32, batch sizes 1 and 8 on the first 4,000 rows only (their
@@ -38,7 +38,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
 from skgd import MLPGDClassifier
-from skgd._training import reference_epochs
+from skgd.training._loop import reference_epochs
 
 from ._common import (
     Report,
@@ -314,7 +314,7 @@ def epoch_section(report, config, repeats):
         f"{config['small']} rows. Seconds per epoch = (fit time with "
         f"`max_iter={1 + config['extra']}` − fit time with `max_iter=1`) / "
         f"{config['extra']}, the NumPy loop forced with "
-        "`skgd._training.reference_epochs()`; — means the difference was lost "
+        "`skgd.training._loop.reference_epochs()`; — means the difference was lost "
         "in the timer's noise.",
     )
     return speedups

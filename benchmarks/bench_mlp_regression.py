@@ -31,7 +31,7 @@ from sklearn.neural_network import MLPRegressor
 from sklearn.preprocessing import StandardScaler
 
 from skgd import MLPGDRegressor
-from skgd._training import reference_epochs
+from skgd.training._loop import reference_epochs
 
 from ._common import (
     Report,
@@ -135,7 +135,7 @@ def epoch_section(report, datasets, repeats):
         "## One epoch of MLPGDRegressor: compiled against the NumPy loop\n\n"
         "The defaults (one hidden layer of 100 units, Adam) on the training part; "
         "seconds per epoch = (fit time with `max_iter=3` − with `max_iter=1`) / "
-        "2, the NumPy loop forced with `skgd._training.reference_epochs()`; — "
+        "2, the NumPy loop forced with `skgd.training._loop.reference_epochs()`; — "
         "means the difference was lost in the timer's noise.",
     )
     return speedups

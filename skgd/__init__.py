@@ -5,12 +5,15 @@ Estimators trained by gradient descent with a pluggable optimizer
 usable anywhere scikit-learn estimators are.
 """
 
-from ._linear_classifier import GDClassifier
-from ._linear_model import GDRegressor
-from ._network_regressor import MLPGDRegressor
-from ._neural_network import MLPGDClassifier
+from ._renamed import install as _install_renamed_modules
+from .linear._classifier import GDClassifier
+from .linear._regressor import GDRegressor
+from .network._classifier import MLPGDClassifier
+from .network._regressor import MLPGDRegressor
 
 __version__ = "0.1.0"
+
+_install_renamed_modules()
 
 __all__ = [
     "GDClassifier",

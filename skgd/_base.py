@@ -4,7 +4,7 @@ An estimator subclasses :class:`BaseGradientDescent` and supplies its model
 through a few methods (``_init_params``, ``_current_params``, ``_build_model``,
 ``_set_fitted``, ``_step_size_hints``); :meth:`BaseGradientDescent._fit_gd` then
 resolves the optimizer and schedule, splits off validation data, runs the
-shared loop in :mod:`skgd._training`, and records the fitted attributes.
+shared loop in :mod:`skgd.training._loop`, and records the fitted attributes.
 """
 
 import functools
@@ -20,16 +20,6 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight
 
-from ._batching import TrainingData, n_batches
-from ._callbacks import CallbackSupportMixin, fitted_attributes, start_callbacks
-from ._linear_statistics import warn_if_spreads_changed
-from ._training import (
-    LoopConfig,
-    TrainingState,
-    stop_message,
-    train,
-    train_full_batch,
-)
 from .optimizers import (
     Optimizer,
     OptimizerState,
@@ -37,6 +27,20 @@ from .optimizers import (
     get_optimizer,
 )
 from .schedules import Schedule, available_schedules, get_schedule
+from .training._batching import TrainingData, n_batches
+from .training._callbacks import (
+    CallbackSupportMixin,
+    fitted_attributes,
+    start_callbacks,
+)
+from .training._loop import (
+    LoopConfig,
+    TrainingState,
+    stop_message,
+    train,
+    train_full_batch,
+)
+from .training._statistics import warn_if_spreads_changed
 
 
 def training_method(method):
@@ -242,7 +246,7 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         raise NotImplementedError
 
     def _build_model(self, params, n_features):
-        """Return the :class:`skgd._training.Model` for ``params``."""
+        """Return the :class:`skgd.training._loop.Model` for ``params``."""
         raise NotImplementedError
 
     def _set_fitted(self, params):
@@ -364,7 +368,7 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         """The smallest batch of an epoch over ``n_samples`` rows.
 
         An epoch makes ``n_samples // batch_size`` batches of near-equal size
-        (see :func:`skgd._batching.n_batches`), so the smallest has
+        (see :func:`skgd.training._batching.n_batches`), so the smallest has
         ``n_samples // n_batches`` rows, at least ``batch_size``; with
         ``_batches_at_most_batch_size``, ``ceil(n_samples / batch_size)``
         batches of near-equal size instead (a ``partial_fit`` chunk of 300

@@ -4,7 +4,6 @@ import warnings
 
 from sklearn.exceptions import ConvergenceWarning
 
-from skgd._training import reference_epochs
 from skgd.optimizers import (
     SGD,
     Adadelta,
@@ -17,6 +16,7 @@ from skgd.optimizers import (
     available_optimizers,
     get_optimizer,
 )
+from skgd.training._loop import reference_epochs
 
 # Every optimizer string, and the settings the strings leave out.
 OPTIMIZERS = [

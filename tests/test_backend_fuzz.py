@@ -32,13 +32,13 @@ from skgd import (
     GDRegressor,
     MLPGDClassifier,
     MLPGDRegressor,
-    _compiled_epoch,
-    _compiled_network,
 )
-from skgd._losses import REGRESSION_LOSSES
-from skgd._margin_losses import CLASSIFICATION_LOSSES
-from skgd._training import DivergenceError, reference_epochs
+from skgd.linear import _backend as _compiled_epoch
+from skgd.losses._classification import CLASSIFICATION_LOSSES
+from skgd.losses._regression import REGRESSION_LOSSES
+from skgd.network import _backend as _compiled_network
 from skgd.optimizers import OptimizerState
+from skgd.training._loop import DivergenceError, reference_epochs
 
 # Seeds of the default subset, and of the large set (run with -m fuzz).
 FAST_SEEDS = range(100)

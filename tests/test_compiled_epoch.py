@@ -18,14 +18,15 @@ from _backends import OPTIMIZERS, CountCalls, fit_both
 from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
 
-from skgd import GDClassifier, GDRegressor, _training
-from skgd import _compiled_epoch as compiled
-from skgd._losses import REGRESSION_LOSSES
-from skgd._margin_losses import CLASSIFICATION_LOSSES
-from skgd._training import DivergenceError, reference_epochs
+from skgd import GDClassifier, GDRegressor
+from skgd.linear import _backend as compiled
+from skgd.losses._classification import CLASSIFICATION_LOSSES
+from skgd.losses._regression import REGRESSION_LOSSES
 from skgd.optimizers import (
     SGD,
 )
+from skgd.training import _loop as _training
+from skgd.training._loop import DivergenceError, reference_epochs
 
 
 def test_the_compiled_extension_is_built():

@@ -22,12 +22,12 @@ from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import ThreadpoolController
 
 from skgd import MLPGDClassifier, MLPGDRegressor
-from skgd import _compiled_network as compiled
-from skgd._neural_network import _MLPModel
-from skgd._training import DivergenceError, reference_epochs
+from skgd.network import _backend as compiled
+from skgd.network._classifier import _MLPModel
 from skgd.optimizers import (
     SGD,
 )
+from skgd.training._loop import DivergenceError, reference_epochs
 
 
 def test_the_compiled_extension_is_built():
@@ -438,7 +438,7 @@ def test_the_regressor_with_every_optimizer(optimizer):
 
 
 def test_an_unknown_output_code_is_refused(monkeypatch):
-    from skgd._regression_outputs import SquaredError
+    from skgd.network._regression_outputs import SquaredError
 
     X, y = _regression_data("squared_error", "dense", np.float64, 1)
     monkeypatch.setitem(compiled._OUTPUTS, SquaredError, 7)

@@ -17,21 +17,23 @@ CHILD = """
 import json, sys
 sys.modules["skgd.{module}"] = None
 import numpy as np
-from skgd import GDRegressor, MLPGDClassifier, _compiled_epoch, _compiled_network
+from skgd import GDRegressor, MLPGDClassifier
+from skgd.linear import _backend as linear_backend
+from skgd.network import _backend as network_backend
 rng = np.random.RandomState(0)
 X = rng.normal(size=(60, 3))
 y = X @ [1.0, -2.0, 0.5]
 reg = GDRegressor(optimizer="adam", max_iter=3, tol=None, random_state=0).fit(X, y)
 clf = MLPGDClassifier((4,), max_iter=3, tol=None, random_state=0).fit(X, y > 0)
 print(json.dumps({{
-    "linear": _compiled_epoch.available(),
-    "network": _compiled_network.available(),
+    "linear": linear_backend.available(),
+    "network": network_backend.available(),
     "coef": reg.coef_.tolist(),
     "first": clf.coefs_[0].ravel().tolist(),
 }}))
 """
 
-MODULES = ["_linear_epoch", "_network_epoch", "_column_statistics"]
+MODULES = ["linear._epoch", "network._epoch", "training._column_statistics"]
 
 
 def _run(module, numpy_only):
@@ -62,8 +64,8 @@ def test_the_numpy_loop_on_request_takes_the_same_steps(module):
     child = _run(module, numpy_only=True)
     assert child.returncode == 0, child.stderr
     found = json.loads(child.stdout)
-    assert found["linear"] == (module != "_linear_epoch")
-    assert found["network"] == (module != "_network_epoch")
+    assert found["linear"] == (module != "linear._epoch")
+    assert found["network"] == (module != "network._epoch")
     rng = np.random.RandomState(0)
     X = rng.normal(size=(60, 3))
     y = X @ [1.0, -2.0, 0.5]

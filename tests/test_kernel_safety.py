@@ -23,11 +23,11 @@ from skgd import (
     GDRegressor,
     MLPGDClassifier,
     MLPGDRegressor,
-    _column_statistics,
-    _linear_epoch,
 )
-from skgd._compiled_epoch import _hyperparameters, compiled_step
+from skgd.linear import _epoch as _linear_epoch
+from skgd.linear._backend import _hyperparameters, compiled_step
 from skgd.optimizers import SGD, Adam, OptimizerState
+from skgd.training import _column_statistics
 
 
 def _run_in_subprocess(code):
@@ -49,7 +49,7 @@ def test_column_moments_with_no_rows_reads_no_row():
     result = _run_in_subprocess(
         """
         import numpy as np
-        from skgd import _column_statistics
+        from skgd.training import _column_statistics as _column_statistics
         X = np.ones((3_000_000, 1))
         scale, linear, square, high, low = _column_statistics.column_moments(
             X, np.empty(0, np.intp), np.empty(0), np.zeros(1)
@@ -370,7 +370,7 @@ def test_a_long_compiled_epoch_can_be_interrupted():
         import _thread, threading
         import numpy as np
         from numpy.lib.stride_tricks import as_strided
-        from skgd import _linear_epoch
+        from skgd.linear import _epoch as _linear_epoch
         n_rows, n_features = 100_000, 1_000_000
         buffer = np.zeros(n_rows + n_features)
         X = as_strided(buffer, shape=(n_rows, n_features), strides=(8, 8))
@@ -422,8 +422,8 @@ class _InterruptedKernel:
 @pytest.mark.parametrize(
     "Estimator, glue, module, name",
     [
-        (GDRegressor, "_compiled_epoch", "_linear_epoch", "linear_epoch"),
-        (MLPGDClassifier, "_compiled_network", "_network_epoch", "network_epoch"),
+        (GDRegressor, "linear._backend", "_linear_epoch", "linear_epoch"),
+        (MLPGDClassifier, "network._backend", "_network_epoch", "network_epoch"),
     ],
 )
 def test_an_interrupted_compiled_epoch_rolls_the_call_back(

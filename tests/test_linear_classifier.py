@@ -15,14 +15,14 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_class_weight
 
 from skgd import GDClassifier
-from skgd._margin_losses import (
+from skgd.losses._classification import (
     BinaryLogLoss,
     Hinge,
     ModifiedHuber,
     MultinomialLogLoss,
     SquaredHinge,
 )
-from skgd._training import DivergenceError
+from skgd.training._loop import DivergenceError
 
 MARGIN_LOSSES = ["hinge", "modified_huber", "squared_hinge", "perceptron"]
 LOSSES = ["log_loss", *MARGIN_LOSSES]

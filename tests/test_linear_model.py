@@ -18,10 +18,10 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skgd import GDRegressor
-from skgd._batching import TrainingData
-from skgd._linear_base import _LinearModel
-from skgd._losses import REGRESSION_LOSSES, Penalty, get_regression_loss
+from skgd.linear._model import _LinearModel
+from skgd.losses._regression import REGRESSION_LOSSES, Penalty, get_regression_loss
 from skgd.optimizers import Adam, Lion, Optimizer, available_optimizers
+from skgd.training._batching import TrainingData
 
 
 @pytest.fixture(scope="module")

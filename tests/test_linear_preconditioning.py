@@ -321,7 +321,7 @@ def test_full_batch_sample_weight_equals_repetition():
 
 @pytest.mark.parametrize("layout", ["C", "F", "float32", "rows", "extreme"])
 def test_compiled_column_spreads_equal_the_chunked_numpy_ones(layout, monkeypatch):
-    from skgd import _linear_statistics as statistics
+    from skgd.training import _statistics as statistics
 
     if statistics._column_statistics is None:
         pytest.skip("the compiled extension is not built")

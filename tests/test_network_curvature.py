@@ -14,9 +14,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from skgd import _network_curvature
-from skgd._classification_losses import OUTPUTS
-from skgd._neural_network import MLPGDClassifier, _Layout, _MLPModel
+from skgd.network import _curvature as _network_curvature
+from skgd.network._classifier import MLPGDClassifier, _Layout, _MLPModel
+from skgd.network._outputs import OUTPUTS
 
 
 def _glorot(layer_units, activation, seed):
@@ -155,7 +155,7 @@ def test_continued_fit_measures_the_curvature_at_the_current_weights():
 @pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
 @pytest.mark.parametrize("kind", ["binary", "multiclass"])
 def test_hessian_product_is_exact(activation, kind):
-    from skgd._network_curvature import _hessian_product
+    from skgd.network._curvature import _hessian_product
 
     X, _, Y, output = _problem(kind, n_samples=15)
     units = [4, 3, 2, Y.shape[1]]

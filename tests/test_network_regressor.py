@@ -20,9 +20,9 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.fixes import parse_version
 
 from skgd import MLPGDRegressor
-from skgd._activations import ACTIVATIONS
-from skgd._neural_network import _Layout, _MLPModel
-from skgd._regression_outputs import REGRESSION_OUTPUTS, get_regression_output
+from skgd.network._activations import ACTIVATIONS
+from skgd.network._classifier import _Layout, _MLPModel
+from skgd.network._regression_outputs import REGRESSION_OUTPUTS, get_regression_output
 
 N_FEATURES = 4
 
@@ -96,7 +96,7 @@ def test_gradient_matches_finite_differences(loss, activation, alpha, weighted):
 
 @pytest.mark.parametrize("loss", REGRESSION_OUTPUTS)
 def test_hessian_product_is_exact(loss):
-    from skgd._network_curvature import _hessian_product
+    from skgd.network._curvature import _hessian_product
 
     rng = np.random.RandomState(1)
     X = rng.normal(size=(11, 3))

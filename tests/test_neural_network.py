@@ -24,9 +24,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.fixes import parse_version
 
-from skgd._activations import ACTIVATIONS
-from skgd._classification_losses import OUTPUTS
-from skgd._neural_network import MLPGDClassifier, _Layout, _MLPModel
+from skgd.network._activations import ACTIVATIONS
+from skgd.network._classifier import MLPGDClassifier, _Layout, _MLPModel
+from skgd.network._outputs import OUTPUTS
 
 N_FEATURES = 5
 

@@ -11,7 +11,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skgd import optimizers
-from skgd._compiled_epoch import compiled_step
+from skgd.linear._backend import compiled_step
 from skgd.optimizers import (
     LBFGS,
     SGD,
@@ -733,7 +733,7 @@ def test_weight_decay_skips_the_intercept(optimizer):
 
 
 def _trained_biases(clf):
-    from skgd._neural_network import _Layout
+    from skgd.network._classifier import _Layout
 
     return _Layout(clf._setup.layer_units).views(clf._state.params)[1]
 

@@ -19,9 +19,9 @@ from sklearn.linear_model import LinearRegression
 from sklearn.preprocessing import StandardScaler
 
 from skgd import GDRegressor, MLPGDClassifier, MLPGDRegressor
-from skgd._batching import TrainingData, _batches
-from skgd._training import DivergenceError
 from skgd.optimizers import Adam
+from skgd.training._batching import TrainingData, _batches
+from skgd.training._loop import DivergenceError
 
 
 @pytest.fixture(scope="module")

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
+from ..optimizers import OptimizerState
 from ._batching import iter_batches, n_batches, plan_batches
 from ._blas import serial_blas
-from .optimizers import OptimizerState
 
 
 class Model:
@@ -76,7 +76,7 @@ class Model:
         """A compiled backend for this model's epochs, or None.
 
         When not None, a function with the signature of
-        ``skgd._training._reference_epoch`` that takes exactly its steps.
+        ``skgd.training._loop._reference_epoch`` that takes exactly its steps.
         The default (and any model or optimizer a backend does not cover)
         runs on the NumPy reference loop.
         """
@@ -395,7 +395,7 @@ def reference_epochs():
     For debugging and for checking a compiled backend against the
     reference::
 
-        from skgd._training import reference_epochs
+        from skgd.training._loop import reference_epochs
 
         with reference_epochs():
             GDRegressor(batch_size=1).fit(X, y)

@@ -2,8 +2,8 @@
 # cython: initializedcheck=False
 """One epoch of the network's (mini-)batch gradient descent, compiled.
 
-This is the compiled backend of ``skgd._training.run_epoch`` for
-``skgd._neural_network._MLPModel`` with a built-in activation and optimizer.
+This is the compiled backend of ``skgd.training._loop.run_epoch`` for
+``skgd.network._classifier._MLPModel`` with a built-in activation and optimizer.
 It performs, batch by batch, exactly the steps of the NumPy reference loop
 (``_MLPModel.loss_grad`` and ``OptimizerState.step``):
 
@@ -40,17 +40,17 @@ from libc.math cimport exp, log, log1p, tanh
 from libc.string cimport memcpy
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
-include "_optimizer_rules.pxi"
-include "_kernel_checks.pxi"
+include "../optimizers/_rules.pxi"
+include "../training/_kernel_checks.pxi"
 
-# Activation codes (see skgd._compiled_network).
+# Activation codes (see skgd.network._backend).
 cdef enum:
     IDENTITY = 0
     RELU = 1
     TANH = 2
     LOGISTIC = 3
 
-# Output losses (see skgd._compiled_network).
+# Output losses (see skgd.network._backend).
 cdef enum:
     LOGISTIC_LOSS = 0
     SOFTMAX_LOSS = 1
@@ -58,7 +58,7 @@ cdef enum:
     HUBER_LOSS = 3
     POISSON_LOSS = 4
 
-# How the first layer reads X (see skgd._compiled_network): dense rows in
+# How the first layer reads X (see skgd.network._backend): dense rows in
 # place (C-like or Fortran-like, in order), dense rows copied into a buffer
 # (shuffled, or other strides), or CSR.
 cdef enum:
@@ -545,7 +545,7 @@ cdef void _csr_transpose_product(const floating[::1] X_data,
 
 cdef void _bias_activation(int code, floating *z, const floating *b, Py_ssize_t m,
                            Py_ssize_t n) noexcept nogil:
-    """``z = g(z + b)`` row by row, as skgd._activations computes ``g``."""
+    """``z = g(z + b)`` row by row, as skgd.network._activations computes ``g``."""
     cdef Py_ssize_t i, j
     cdef floating *row
     cdef double v

@@ -7,11 +7,11 @@ loss), and its loss compares ``mu`` with the targets ``y``; the losses of a
 sample are summed over its targets.
 
 An output unit has the interface of the classification ones
-(:mod:`skgd._classification_losses`): ``loss_gradient`` gives the weighted
+(:mod:`skgd.network._outputs`): ``loss_gradient`` gives the weighted
 loss and its gradient with respect to ``z``, where back-propagation starts;
 ``score`` the validation score (R², as ``MLPRegressor``); and ``gradient``,
 ``hessian_product`` and ``hessian_factor`` the derivatives with respect to
-``z`` that the automatic step size needs (:mod:`skgd._network_curvature`).
+``z`` that the automatic step size needs (:mod:`skgd.network._curvature`).
 For the identity output and the squared error, as for the Poisson loss and
 its log link, the derivative of the loss with respect to ``z`` is
 ``mu - y``.

@@ -13,7 +13,7 @@ from the logarithm of the probabilities, so they stay finite (and exact) when
 the probabilities saturate to 0 or 1. Each output unit also gives the
 validation score (the accuracy) and the first and second derivatives of its
 loss in ``z`` that the automatic step size needs
-(:mod:`skgd._network_curvature`); :mod:`skgd._regression_outputs` has the
+(:mod:`skgd.network._curvature`); :mod:`skgd.network._regression_outputs` has the
 regressor's units, with the same interface.
 """
 

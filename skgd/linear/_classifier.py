@@ -16,13 +16,13 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._base import BaseGradientDescent, steps_on_chunks, training_method
-from ._classification_losses import check_labels, weigh_classes
-from ._classification_losses import fit_binarizer as _fit_binarizer
-from ._linear_base import OPTIMIZER_CONSTRAINT, _BaseLinear, _LinearModel
-from ._linear_statistics import nonzero_rows
-from ._margin_losses import CLASSIFICATION_LOSSES, get_classification_loss
-from ._validation import canonical_csr, check_structure, keep_sparse
+from .._base import BaseGradientDescent, steps_on_chunks, training_method
+from .._validation import canonical_csr, check_structure, keep_sparse
+from ..losses._classification import CLASSIFICATION_LOSSES, get_classification_loss
+from ..network._outputs import check_labels, weigh_classes
+from ..network._outputs import fit_binarizer as _fit_binarizer
+from ..training._statistics import nonzero_rows
+from ._model import OPTIMIZER_CONSTRAINT, _BaseLinear, _LinearModel
 
 # The automatic step of a non-smooth loss (hinge, perceptron) moves the
 # decision values by about this much per update.
@@ -32,7 +32,7 @@ _SUBGRADIENT_STEP = 0.1
 class _LinearClassifierModel(_LinearModel):
     """The linear model of decision values ``z = X @ coef + intercept``.
 
-    ``y`` holds indicator columns (see :mod:`skgd._margin_losses`).
+    ``y`` holds indicator columns (see :mod:`skgd.losses._classification`).
     """
 
     @property

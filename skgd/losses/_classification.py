@@ -20,7 +20,7 @@ class _MarginLoss:
 
     #: Upper bound of the second derivative, for safe step sizes.
     curvature = 1.0
-    #: Whether the derivative is continuous (see skgd._losses._Loss).
+    #: Whether the derivative is continuous (see skgd.losses._regression._Loss).
     smooth = True
 
     def of_margin(self, m):

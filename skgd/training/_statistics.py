@@ -16,10 +16,10 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
-from ._extensions import load
+from .._extensions import load
 
 # None only when the NumPy loop is asked for (see skgd._extensions).
-_column_statistics = load("_column_statistics")
+_column_statistics = load("training._column_statistics")
 
 # Rows used to estimate the largest eigenvalue of the data's second moment.
 POWER_ITERATION_ROWS = 2000

@@ -2,7 +2,7 @@
 # cython: initializedcheck=False
 """One epoch of the linear model's (mini-)batch gradient descent, compiled.
 
-This is the compiled backend of ``skgd._training.run_epoch`` for
+This is the compiled backend of ``skgd.training._loop.run_epoch`` for
 ``_LinearModel`` with a built-in loss and a built-in optimizer. It performs,
 batch by batch, exactly the steps of the NumPy reference loop:
 
@@ -35,8 +35,8 @@ from libc.string cimport memset
 
 import numpy as np
 
-include "_optimizer_rules.pxi"
-include "_kernel_checks.pxi"
+include "../optimizers/_rules.pxi"
+include "../training/_kernel_checks.pxi"
 
 cdef extern from *:
     """
@@ -48,7 +48,7 @@ cdef extern from *:
     """
     void SKGD_PREFETCH(const void *address) noexcept nogil
 
-# Loss codes (see skgd._compiled_epoch).
+# Loss codes (see skgd.linear._backend).
 cdef enum:
     SQUARED_ERROR = 0
     HUBER = 1
@@ -57,7 +57,7 @@ cdef enum:
     ABSOLUTE_ERROR = 4
     QUANTILE = 5
     # Classification: margin losses of each indicator column (one-vs-rest),
-    # and the softmax cross-entropy of a row (see skgd._margin_losses).
+    # and the softmax cross-entropy of a row (see skgd.losses._classification).
     HINGE = 6
     SQUARED_HINGE = 7
     MODIFIED_HUBER = 8
@@ -108,7 +108,7 @@ cdef inline double _loss(int code, double param, double r, double *dloss) noexce
 
 cdef inline double _margin_loss(int code, double param, double m,
                                 double *slope) noexcept nogil:
-    """A margin loss at ``m`` and its slope along ``m`` (skgd._margin_losses)."""
+    """A margin loss at ``m`` and its slope along ``m`` (skgd.losses._classification)."""
     cdef double gap
     if code == HINGE:  # max(0, threshold - m); the slope is -1 at the threshold
         if m <= param:

@@ -1,35 +1,35 @@
 """The compiled backend of the network's epochs.
 
 :func:`network_backend` decides whether an epoch of an ``_MLPModel`` can run
-in the compiled extension ``skgd._network_epoch``: the optimizer must be a
+in the compiled extension ``skgd.network._epoch``: the optimizer must be a
 built-in one (its exact class: a subclass may change the update), the
 activation and the output loss built-in ones, and the data of the types the
 extension reads (float32 or float64, dense with positive strides or CSR with
 32-bit indices). Anything else runs on the NumPy reference loop of
-``skgd._training``, as does everything when the extension is not built.
+``skgd.training._loop``, as does everything when the extension is not built.
 
 The optimizers' codes, hyperparameters and state buffers are those of the
-linear model's backend (:mod:`skgd._compiled_epoch`): both extensions
+linear model's backend (:mod:`skgd.linear._backend`): both extensions
 include the same compiled update rules.
 """
 
 import numpy as np
 import scipy.sparse as sp
 
-from ._blas import SERIAL_PRODUCT, THREADED_PRODUCT, serial_blas
-from ._classification_losses import LogisticCrossEntropy, SoftmaxCrossEntropy
-from ._compiled_epoch import _OPTIMIZERS, _hyperparameters, _readable
-from ._extensions import load
+from .._extensions import load
+from ..linear._backend import _OPTIMIZERS, _hyperparameters, _readable
+from ..training._blas import SERIAL_PRODUCT, THREADED_PRODUCT, serial_blas
+from ..training._loop import _reference_epoch
+from ._outputs import LogisticCrossEntropy, SoftmaxCrossEntropy
 from ._regression_outputs import (
     Huber,
     PoissonDeviance,
     SquaredError,
     StandardisedTarget,
 )
-from ._training import _reference_epoch
 
 # None only when the NumPy loop is asked for (see skgd._extensions).
-_network_epoch = load("_network_epoch")
+_network_epoch = load("network._epoch")
 
 # The codes of skgd/_network_epoch.pyx.
 _ACTIVATIONS = {"identity": 0, "relu": 1, "tanh": 2, "logistic": 3}
@@ -45,7 +45,7 @@ _OUTPUTS = {
 
 # An epoch whose largest matrix product has from _SERIAL_PRODUCT to
 # _THREADED_PRODUCT multiply-adds runs its BLAS calls on one thread (see
-# skgd._blas). Above, SciPy's BLAS (the extension's) wakes its threads,
+# skgd.training._blas). Above, SciPy's BLAS (the extension's) wakes its threads,
 # which compete for the cores with those of NumPy's BLAS, still spinning
 # after NumPy's last product (the validation score, the last batch's
 # check): on two cores, epochs with products of 2**20 to 2**25.6
@@ -137,7 +137,7 @@ def _layer_table(model):
 def _blas_threads(model, largest):
     """A context running BLAS on one thread when the products are mid-sized.
 
-    See :func:`skgd._blas.serial_blas`, with this module's thresholds.
+    See :func:`skgd.training._blas.serial_blas`, with this module's thresholds.
     """
     product = largest * max(n_in * n_out for n_in, n_out in model.layout.shapes)
     return serial_blas(product, _SERIAL_PRODUCT, _THREADED_PRODUCT)

@@ -10,16 +10,16 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import BaseGradientDescent, steps_on_chunks, training_method
-from ._linear_base import OPTIMIZER_CONSTRAINT, _BaseLinear, _LinearModel, _too_extreme
-from ._linear_statistics import (
+from .._base import BaseGradientDescent, steps_on_chunks, training_method
+from .._validation import canonical_csr, check_structure, keep_sparse
+from ..losses._regression import REGRESSION_LOSSES, get_regression_loss
+from ..training._statistics import (
     max_abs,
     nonzero_rows,
     robust_scale,
     target_spreads,
 )
-from ._losses import REGRESSION_LOSSES, get_regression_loss
-from ._validation import canonical_csr, check_structure, keep_sparse
+from ._model import OPTIMIZER_CONSTRAINT, _BaseLinear, _LinearModel, _too_extreme
 
 # The automatic step of a non-smooth loss moves the predictions by about this
 # fraction of the spread of y.

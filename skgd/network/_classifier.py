@@ -3,7 +3,7 @@
 The flat parameter layout, the network model (forward pass and
 back-propagation) and :class:`_BaseMLP`, what the classifier and the
 regressor share; :class:`MLPGDClassifier` is here too, the regressor in
-:mod:`skgd._network_regressor`.
+:mod:`skgd.network._regressor`.
 """
 
 from itertools import pairwise
@@ -22,25 +22,25 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._activations import ACTIVATIONS
-from ._base import BaseGradientDescent, steps_on_chunks, training_method
-from ._classification_losses import (
-    OUTPUTS,
-    check_labels,
-    fit_binarizer,
-    weigh_classes,
-)
-from ._compiled_network import network_backend
-from ._linear_statistics import (
+from .._base import BaseGradientDescent, steps_on_chunks, training_method
+from .._validation import canonical_csr, check_structure, keep_sparse
+from ..optimizers import SGD
+from ..training._loop import Model
+from ..training._statistics import (
     column_spreads,
     feature_sums,
     max_abs,
     nonzero_rows,
 )
-from ._network_curvature import SAMPLE_ROWS, mini_batch_lipschitz
-from ._training import Model
-from ._validation import canonical_csr, check_structure, keep_sparse
-from .optimizers import SGD
+from ._activations import ACTIVATIONS
+from ._backend import network_backend
+from ._curvature import SAMPLE_ROWS, mini_batch_lipschitz
+from ._outputs import (
+    OUTPUTS,
+    check_labels,
+    fit_binarizer,
+    weigh_classes,
+)
 
 
 class _Layout:
@@ -131,8 +131,8 @@ def input_scaling(X, sample_weight):
 class _MLPModel(Model):
     """A multi-layer perceptron with the loss of its output unit and an L2 penalty.
 
-    The output unit (from :mod:`skgd._classification_losses` or
-    :mod:`skgd._regression_outputs`) computes the loss of the last layer's
+    The output unit (from :mod:`skgd.network._outputs` or
+    :mod:`skgd.network._regression_outputs`) computes the loss of the last layer's
     pre-activations, its gradient and the validation score. ``params`` holds
     every weight and bias (see :class:`_Layout`); the lists ``coefs`` and
     ``intercepts`` are views of it, and ``coef_grads`` and
@@ -584,7 +584,7 @@ class _BaseMLP(BaseGradientDescent):
 
         The Lipschitz constant is estimated at the weights training starts
         from (the initial network, or the current one when a fitted network
-        continues) by :func:`skgd._network_curvature.mini_batch_lipschitz`,
+        continues) by :func:`skgd.network._curvature.mini_batch_lipschitz`,
         on at most 1,000 rows of nonzero weight drawn at random, plus the L2
         penalty's ``alpha / (b * mean sample weight)``. Plain gradient descent
         takes ``1 / L`` (``(1 - momentum) / L`` with momentum).

@@ -1,19 +1,26 @@
 """The compiled backend of the linear model's epochs.
 
 :func:`linear_backend` decides whether an epoch of a ``_LinearModel`` can run
-in the compiled extension ``skgd._linear_epoch``: the loss and the optimizer
+in the compiled extension ``skgd.linear._epoch``: the loss and the optimizer
 must be built-in ones (their exact classes: a subclass may change the
 update), and the data of the types the extension reads (float32 or float64,
 dense or CSR); regression losses and the classifier's margin and
 multinomial losses are covered. Anything else runs on the NumPy reference loop of
-``skgd._training``, as does everything when the extension is not built.
+``skgd.training._loop``, as does everything when the extension is not built.
 """
 
 import numpy as np
 import scipy.sparse as sp
 
-from ._extensions import load
-from ._losses import (
+from .._extensions import load
+from ..losses._classification import (
+    BinaryLogLoss,
+    Hinge,
+    ModifiedHuber,
+    MultinomialLogLoss,
+    SquaredHinge,
+)
+from ..losses._regression import (
     AbsoluteError,
     EpsilonInsensitive,
     Huber,
@@ -21,14 +28,7 @@ from ._losses import (
     SquaredEpsilonInsensitive,
     SquaredError,
 )
-from ._margin_losses import (
-    BinaryLogLoss,
-    Hinge,
-    ModifiedHuber,
-    MultinomialLogLoss,
-    SquaredHinge,
-)
-from .optimizers import (
+from ..optimizers import (
     SGD,
     Adadelta,
     AdaGrad,
@@ -42,7 +42,7 @@ from .optimizers import (
 )
 
 # None only when the NumPy loop is asked for (see skgd._extensions).
-_linear_epoch = load("_linear_epoch")
+_linear_epoch = load("linear._epoch")
 
 # The codes of skgd/_linear_epoch.pyx.
 _LOSSES = {

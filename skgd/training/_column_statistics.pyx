@@ -2,7 +2,7 @@
 # cython: initializedcheck=False
 """The column spreads of dense X in one pass over its rows, compiled.
 
-The same computation as ``skgd._linear_statistics.column_spreads`` (see
+The same computation as ``skgd.training._statistics.column_spreads`` (see
 there): the rows are visited in chunks; each chunk's deviations from the
 centre are divided by the chunk's largest deviation (per column) before they
 are squared, and the chunks' sums are merged on the larger scale, as LAPACK's

@@ -16,9 +16,12 @@ from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseGradientDescent, _hook_data
-from ._compiled_epoch import linear_backend
-from ._linear_statistics import (
+from .._base import BaseGradientDescent, _hook_data
+from ..losses._regression import Penalty
+from ..optimizers import Optimizer, available_optimizers, get_optimizer
+from ..schedules import get_schedule
+from ..training._loop import Model
+from ..training._statistics import (
     column_spreads,
     feature_sums,
     largest_row_norm,
@@ -26,10 +29,7 @@ from ._linear_statistics import (
     nonzero_rows,
     top_eigenvalue,
 )
-from ._losses import Penalty
-from ._training import Model
-from .optimizers import Optimizer, available_optimizers, get_optimizer
-from .schedules import get_schedule
+from ._backend import linear_backend
 
 #: The values of the linear estimators' ``optimizer`` parameter.
 OPTIMIZER_CONSTRAINT = [StrOptions({"auto", *available_optimizers()}), Optimizer]

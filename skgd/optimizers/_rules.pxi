@@ -13,7 +13,7 @@ ctypedef fused floating:
     float
     double
 
-# Optimizer codes (see skgd._compiled_epoch).
+# Optimizer codes (see skgd.linear._backend).
 cdef enum:
     SGD = 0
     ADAGRAD = 1
@@ -46,7 +46,7 @@ cdef void _set_step(Step *s, const double[::1] hyper, double lr, long long t,
     """Fill the per-step constants of optimizer ``s.code`` at step ``t``.
 
     ``hyper`` holds the hyperparameters in the order of
-    ``skgd._compiled_epoch._OPTIMIZERS``.
+    ``skgd.linear._backend._OPTIMIZERS``.
     """
     cdef double b1, b2, mu, mu_next, rho_inf, rho_t
     s.lr = lr
@@ -100,7 +100,7 @@ cdef void _optimizer_pass(Step *s, floating *p, floating *g, floating *a, floati
     """One step of the optimizer on the ``m`` parameters ``p``, gradient ``g``.
 
     ``a``, ``b`` and ``c`` are the optimizer's buffers, in the order of
-    skgd._compiled_epoch's ``slots`` (NULL when absent). One loop per
+    skgd.linear._backend's ``slots`` (NULL when absent). One loop per
     optimizer, so each is a tight, vectorisable pass.
     """
     cdef Py_ssize_t i
@@ -196,7 +196,7 @@ cdef int _slots_needed(int code, const double[::1] hyper) noexcept nogil:
     """The buffers rule ``code`` reads with these settings, as bits 1, 2, 4.
 
     Bit 1 is the first slot, 2 the second, 4 the third (see ``_OPTIMIZERS``
-    in skgd._compiled_epoch for their names).
+    in skgd.linear._backend for their names).
     """
     if code == SGD:
         return 1 if hyper[0] != 0 else 0  # the momentum buffer
@@ -222,7 +222,7 @@ cdef int _check_rule(int code, const double[::1] hyper, Py_ssize_t m,
     if code < 0 or code >= N_RULES:
         raise ValueError(
             f"Unknown compiled optimizer rule {code}: the rules are numbered "
-            f"0 to {N_RULES - 1} (skgd._compiled_epoch._OPTIMIZERS)."
+            f"0 to {N_RULES - 1} (skgd.linear._backend._OPTIMIZERS)."
         )
     if hyper.shape[0] < 5:
         raise ValueError(
