@@ -25,8 +25,9 @@ from skgd import (
     MLPGDRegressor,
 )
 from skgd.linear import _epoch as _linear_epoch
-from skgd.linear._backend import _hyperparameters, compiled_step
+from skgd.linear._backend import compiled_step
 from skgd.optimizers import SGD, Adam, OptimizerState
+from skgd.optimizers._compiled import hyperparameters
 from skgd.training import _column_statistics
 
 
@@ -206,7 +207,7 @@ def test_compiled_step_refuses_buffers_shorter_than_the_parameters():
 
 def test_sgd_momentum_needs_its_buffer_only_with_momentum():
     state = OptimizerState(SGD(momentum=0.9), [np.zeros(4)])
-    hyper = _hyperparameters(state, ("momentum", "dampening", 0.0))
+    hyper = hyperparameters(state, ("momentum", "dampening", "nesterov"))
     args = _linear_arguments(hyper=hyper)
     with pytest.raises(ValueError, match="needs buffer 0"):
         _linear_epoch.linear_epoch(**args)

@@ -1,9 +1,10 @@
 """The compiled backend of the linear model's epochs.
 
 :func:`linear_backend` decides whether an epoch of a ``_LinearModel`` can run
-in the compiled extension ``skgd.linear._epoch``: the loss and the optimizer
-must be built-in ones (their exact classes: a subclass may change the
-update), and the data of the types the extension reads (float32 or float64,
+in the compiled extension ``skgd.linear._epoch``: the loss must be a
+built-in one (its exact class: a subclass may change it), the optimizer's
+class must declare a compiled rule (:mod:`skgd.optimizers._compiled`), and
+the data of the types the extension reads (float32 or float64,
 dense or CSR); regression losses and the classifier's margin and
 multinomial losses are covered. Anything else runs on the NumPy reference loop of
 ``skgd.training._loop``, as does everything when the extension is not built.
@@ -28,18 +29,7 @@ from ..losses._regression import (
     SquaredEpsilonInsensitive,
     SquaredError,
 )
-from ..optimizers import (
-    SGD,
-    Adadelta,
-    AdaGrad,
-    Adam,
-    Adamax,
-    AdamW,
-    Lion,
-    NAdam,
-    RAdam,
-    RMSProp,
-)
+from ..optimizers._compiled import compiled_rule
 
 # None only when the NumPy loop is asked for (see skgd._extensions).
 _linear_epoch = load("linear._epoch")
@@ -59,44 +49,9 @@ _LOSSES = {
     MultinomialLogLoss: (10, None),
 }
 
-_MOMENTS = ("beta_1", "beta_2", "epsilon")
-
-# Per optimizer class: its code, the hyperparameters in the order the
-# extension reads them (a number, or the name of an attribute), and the
-# names of its state buffers in the extension's slot order.
-_OPTIMIZERS = {
-    SGD: (0, ("momentum", "dampening", 0.0, "nesterov"), ("b",)),
-    AdaGrad: (1, ("epsilon",), ("s",)),
-    RMSProp: (2, ("rho", "epsilon", "momentum", "centered"), ("v", "g_avg", "b")),
-    Adam: (3, (*_MOMENTS, "amsgrad", 0.0), ("m", "v", "v_max")),
-    AdamW: (3, (*_MOMENTS, "amsgrad", "weight_decay"), ("m", "v", "v_max")),
-    NAdam: (4, (*_MOMENTS, "momentum_decay"), ("m", "v")),
-    RAdam: (5, _MOMENTS, ("m", "v")),
-    Adamax: (6, _MOMENTS, ("m", "v")),
-    Adadelta: (7, ("rho", "epsilon"), ("v", "u")),
-    Lion: (8, ("beta_1", "beta_2", "weight_decay"), ("m",)),
-}
-
-
 def available():
     """Whether the compiled extension is built."""
     return _linear_epoch is not None
-
-
-def _hyperparameters(optimizer_state, names):
-    """The hyperparameters the compiled rule reads, padded to five.
-
-    The weight decay is in the unit :meth:`OptimizerState.step` applies it
-    in: times the state's ``decay_scale``.
-    """
-    optimizer = optimizer_state.optimizer
-    values = [
-        float(getattr(optimizer, name) if isinstance(name, str) else name)
-        for name in names
-    ]
-    if "weight_decay" in names:
-        values[names.index("weight_decay")] *= optimizer_state.decay_scale
-    return np.array(values + [0.0] * (5 - len(values)))
 
 
 def _matrix(a):
@@ -127,13 +82,14 @@ def _readable(X, dtype, index_types=(np.int32, np.int64)):
 
 def linear_backend(model, state, data):
     """The compiled epoch of ``model`` for this state and data, or None."""
+    if _linear_epoch is None:
+        return None
     optimizer_state = state.optimizer
-    spec = _OPTIMIZERS.get(type(optimizer_state.optimizer))
+    rule = compiled_rule(optimizer_state, _linear_epoch.RULES)
     loss = _LOSSES.get(type(model.loss))
     dtype = model.params.dtype
     if (
-        _linear_epoch is None
-        or spec is None
+        rule is None
         or loss is None
         or len(optimizer_state.slots) != 1
         or optimizer_state.decay_index != model.decay_index
@@ -143,7 +99,7 @@ def linear_backend(model, state, data):
         or not model.params.flags.c_contiguous
     ):
         return None
-    return _LinearEpoch(model, spec, loss)
+    return _LinearEpoch(model, rule, loss)
 
 
 def compiled_step(optimizer_state, params, grads, lr):
@@ -153,8 +109,8 @@ def compiled_step(optimizer_state, params, grads, lr):
     the compiled rules against the reference ones step by step; the optimizer
     must be a built-in one and the parameters contiguous float arrays.
     """
-    code, names, slots = _OPTIMIZERS[type(optimizer_state.optimizer)]
-    hyper = _hyperparameters(optimizer_state, names)
+    rule = compiled_rule(optimizer_state, _linear_epoch.RULES)
+    hyper = rule.hyperparameters(optimizer_state)
     optimizer_state.t += 1
     index = optimizer_state.decay_index
     for param, grad, slot in zip(params, grads, optimizer_state.slots, strict=True):
@@ -163,31 +119,28 @@ def compiled_step(optimizer_state, params, grads, lr):
         if start != 0 or stride != 1:
             raise ValueError("The compiled rules decay a leading block of rows.")
         n_weights = stop * (flat.size // param.shape[0])
-        buffers = [
-            slot[name].reshape(-1) if name in slot else np.empty(0, param.dtype)
-            for name in slots + (None,) * (3 - len(slots))
-        ]
-        mu_product = _linear_epoch.optimizer_step(
-            code,
+        empty = np.empty(0, param.dtype)
+        buffers = [buffer.reshape(-1) for buffer in rule.buffer_list(slot, empty)]
+        scalar = _linear_epoch.optimizer_step(
+            rule.id,
             hyper,
             flat,
             np.ascontiguousarray(grad, param.dtype).reshape(-1),
             *buffers,
             lr,
             optimizer_state.t,
-            float(slot.get("mu_product", 1.0)),
+            rule.scalar_of(slot),
             n_weights,
         )
-        if "mu_product" in slot:
-            slot["mu_product"] = mu_product
+        rule.keep_scalar(slot, scalar)
 
 
 class _LinearEpoch:
     """Runs an epoch of one model in the extension; called like the reference."""
 
-    def __init__(self, model, spec, loss):
+    def __init__(self, model, rule, loss):
         self.model = model
-        self.code, self.names, self.slots = spec
+        self.rule = rule
         self.loss_code, loss_param = loss
         self.loss_param = 0.0 if loss_param is None else getattr(model.loss, loss_param)
 
@@ -202,8 +155,7 @@ class _LinearEpoch:
         slot = optimizer_state.slots[0]
         # Three buffer slots; the ones an optimizer (or its settings) lacks
         # are empty.
-        names = self.slots + (None,) * (3 - len(self.slots))
-        buffers = [_matrix(slot[name]) if name in slot else empty_2d for name in names]
+        buffers = [_matrix(buffer) for buffer in self.rule.buffer_list(slot, empty_2d)]
         P = _matrix(model.params)
         n_features = P.shape[0] - 1
         inv_scale = (
@@ -218,7 +170,7 @@ class _LinearEpoch:
         # 0) but is scaled by the training rows.
         bounds = [0, X.shape[0]] if plan.whole else plan.bounds
         sizes = [data.n_samples] if plan.whole else np.diff(plan.bounds)
-        total, taken, _, samples_seen, n_averaged, mu_product = (
+        total, taken, _, samples_seen, n_averaged, scalar = (
             _linear_epoch.linear_epoch(
                 empty_2d if sparse else X,
                 X.data if sparse else np.empty(0, dtype),
@@ -253,11 +205,11 @@ class _LinearEpoch:
                 np.ones(n_features)
                 if model.penalty.weight is None
                 else model.penalty.weight,
-                self.code,
-                _hyperparameters(optimizer_state, self.names),
+                self.rule.id,
+                self.rule.hyperparameters(optimizer_state),
                 *buffers,
                 optimizer_state.t,
-                float(slot.get("mu_product", 1.0)),
+                self.rule.scalar_of(slot),
                 _matrix(state.average) if averaging else empty_2d,
                 config.average_start,
                 state.samples_seen,
@@ -265,8 +217,7 @@ class _LinearEpoch:
             )
         )
         optimizer_state.t += taken
-        if "mu_product" in slot:
-            slot["mu_product"] = mu_product
+        self.rule.keep_scalar(slot, scalar)
         if averaging:
             state.samples_seen, state.n_averaged = samples_seen, n_averaged
             if n_averaged == 0:

@@ -8,16 +8,16 @@ extension reads (float32 or float64, dense with positive strides or CSR with
 32-bit indices). Anything else runs on the NumPy reference loop of
 ``skgd.training._loop``, as does everything when the extension is not built.
 
-The optimizers' codes, hyperparameters and state buffers are those of the
-linear model's backend (:mod:`skgd.linear._backend`): both extensions
-include the same compiled update rules.
+Both extensions include the same compiled update rules
+(``skgd/optimizers/_rules.pxi``), read through :mod:`skgd.optimizers._compiled`.
 """
 
 import numpy as np
 import scipy.sparse as sp
 
 from .._extensions import load
-from ..linear._backend import _OPTIMIZERS, _hyperparameters, _readable
+from ..linear._backend import _readable
+from ..optimizers._compiled import compiled_rule
 from ..training._blas import SERIAL_PRODUCT, THREADED_PRODUCT, serial_blas
 from ..training._loop import _reference_epoch
 from ._outputs import LogisticCrossEntropy, SoftmaxCrossEntropy
@@ -62,12 +62,13 @@ def available():
 
 def network_backend(model, state, data):
     """The compiled epoch of ``model`` for this state and data, or None."""
+    if _network_epoch is None:
+        return None
     optimizer_state = state.optimizer
-    spec = _OPTIMIZERS.get(type(optimizer_state.optimizer))
+    rule = compiled_rule(optimizer_state, _network_epoch.RULES)
     dtype = model.params.dtype
     if (
-        _network_epoch is None
-        or spec is None
+        rule is None
         or model.activation not in _ACTIVATIONS
         or type(_loss_of(model.output)) not in _OUTPUTS
         or len(optimizer_state.slots) != 1
@@ -77,10 +78,10 @@ def network_backend(model, state, data):
         # The network kernel reads 32-bit CSR indices only.
         or not _readable(data.X, dtype, index_types=(np.int32,))
         or data.y.dtype != dtype
-        or not _slots_match(optimizer_state.slots[0], spec[2], model.params)
+        or not _slots_match(optimizer_state.slots[0], rule.buffers, model.params)
     ):
         return None
-    return _NetworkEpoch(spec)
+    return _NetworkEpoch(rule)
 
 
 def _loss_of(output):
@@ -146,8 +147,8 @@ def _blas_threads(model, largest):
 class _NetworkEpoch:
     """Runs an epoch of one model in the extension; called like the reference."""
 
-    def __init__(self, spec):
-        self.code, self.names, self.slots = spec
+    def __init__(self, rule):
+        self.rule = rule
 
     def __call__(self, model, state, config, data, plan, rates, limit):
         if config.average_start:
@@ -173,29 +174,26 @@ class _NetworkEpoch:
         optimizer_state = state.optimizer
         slot = optimizer_state.slots[0]
         with _blas_threads(model, largest):
-            total, taken, mu_product = _network_epoch.network_epoch(
+            total, taken, scalar = _network_epoch.network_epoch(
                 *_data_arguments(data, index is not None, largest, model),
                 *plan_arguments,
                 *_network_arguments(model),
                 *self._optimizer_arguments(optimizer_state, model.params.dtype),
             )
         optimizer_state.t += taken
-        if "mu_product" in slot:
-            slot["mu_product"] = mu_product
+        self.rule.keep_scalar(slot, scalar)
         return total, taken
 
     def _optimizer_arguments(self, optimizer_state, dtype):
         slot = optimizer_state.slots[0]
         # Three buffer slots; the ones an optimizer (or its settings) lacks
         # are empty.
-        names = self.slots + (None,) * (3 - len(self.slots))
-        empty = np.empty(0, dtype)
         return (
-            self.code,
-            _hyperparameters(optimizer_state, self.names),
-            *[slot[name] if name in slot else empty for name in names],
+            self.rule.id,
+            self.rule.hyperparameters(optimizer_state),
+            *self.rule.buffer_list(slot, np.empty(0, dtype)),
             optimizer_state.t,
-            float(slot.get("mu_product", 1.0)),
+            self.rule.scalar_of(slot),
         )
 
 

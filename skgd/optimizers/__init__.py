@@ -29,38 +29,18 @@ and the state hands them to :meth:`Optimizer.decay_weights` before each
 update.
 """
 
-from ._optimizers import (
-    LBFGS,
-    SGD,
-    Adadelta,
-    AdaGrad,
-    Adam,
-    Adamax,
-    AdamW,
-    Lion,
-    NAdam,
-    Optimizer,
-    OptimizerState,
-    RAdam,
-    RMSProp,
-    available_optimizers,
-    get_optimizer,
-)
+from . import _adam, _adaptive, _base, _lbfgs, _lion, _sgd
+from ._adam import *  # noqa: F403
+from ._adaptive import *  # noqa: F403
+from ._base import *  # noqa: F403
+from ._lbfgs import *  # noqa: F403
+from ._lion import *  # noqa: F403
+from ._sgd import *  # noqa: F403
 
-__all__ = [
-    "SGD",
-    "AdaGrad",
-    "Adadelta",
-    "Adam",
-    "AdamW",
-    "Adamax",
-    "LBFGS",
-    "Lion",
-    "NAdam",
-    "Optimizer",
-    "OptimizerState",
-    "RAdam",
-    "RMSProp",
-    "available_optimizers",
-    "get_optimizer",
-]
+# Every module lists what it adds; a new optimizer is public once it is in
+# its module's __all__.
+__all__ = sorted(
+    name
+    for module in (_base, _sgd, _adaptive, _adam, _lion, _lbfgs)
+    for name in module.__all__
+)

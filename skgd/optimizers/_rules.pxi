@@ -1,6 +1,12 @@
 # The optimizers' update rules, compiled: included by every compiled epoch
-# (skgd/_linear_epoch.pyx, skgd/_network_epoch.pyx), so each steps exactly as
+# (skgd/linear/_epoch.pyx, skgd/network/_epoch.pyx), so each steps exactly as
 # skgd.optimizers does.
+#
+# ``RULES`` declares every rule by name, once: its id, the hyperparameters it
+# reads (in the order ``hyper`` holds them) and the buffers it keeps (in slot
+# order). An optimizer class names its rule (``compiled_rule = "adam"``) and
+# skgd.optimizers._compiled reads the rest from here, so adding a compiled
+# optimizer takes its class and this file.
 #
 # ``_set_step`` computes what a step needs once (bias corrections, momentum
 # schedules, the decay factor), and ``_optimizer_pass`` applies the rule to a
@@ -25,6 +31,37 @@ cdef enum:
     ADADELTA = 7
     LION = 8
     N_RULES = 9
+
+# The most hyperparameters a rule reads.
+cdef enum:
+    N_HYPER = 5
+
+# name: (id, hyperparameters read, buffers kept, scalar state). A
+# hyperparameter the optimizer does not have reads as 0 (Adam runs AdamW's
+# rule without weight decay); the scalar state is carried from step to step
+# in the optimizer's state under that name (NAdam's momentum product).
+RULES = {
+    "sgd": (SGD, ("momentum", "dampening", "nesterov"), ("b",), None),
+    "adagrad": (ADAGRAD, ("epsilon",), ("s",), None),
+    "rmsprop": (
+        RMSPROP, ("rho", "epsilon", "momentum", "centered"), ("v", "g_avg", "b"), None
+    ),
+    "adam": (
+        ADAM,
+        ("beta_1", "beta_2", "epsilon", "amsgrad", "weight_decay"),
+        ("m", "v", "v_max"),
+        None,
+    ),
+    "nadam": (
+        NADAM, ("beta_1", "beta_2", "epsilon", "momentum_decay"), ("m", "v"),
+        "mu_product",
+    ),
+    "radam": (RADAM, ("beta_1", "beta_2", "epsilon"), ("m", "v"), None),
+    "adamax": (ADAMAX, ("beta_1", "beta_2", "epsilon"), ("m", "v"), None),
+    "adadelta": (ADADELTA, ("rho", "epsilon"), ("v", "u"), None),
+    "lion": (LION, ("beta_1", "beta_2", "weight_decay"), ("m",), None),
+}
+HYPERPARAMETERS = N_HYPER
 
 
 cdef struct Step:
@@ -56,7 +93,7 @@ cdef void _set_step(Step *s, const double[::1] hyper, double lr, long long t,
     s.h2 = hyper[2]
     if s.code == SGD:
         # momentum, dampening, nesterov
-        s.flag0 = hyper[3] != 0
+        s.flag0 = hyper[2] != 0
         s.flag1 = t == 1
     elif s.code == RMSPROP:
         # rho, epsilon, momentum, centered
@@ -224,9 +261,10 @@ cdef int _check_rule(int code, const double[::1] hyper, Py_ssize_t m,
             f"Unknown compiled optimizer rule {code}: the rules are numbered "
             f"0 to {N_RULES - 1} (skgd.linear._backend._OPTIMIZERS)."
         )
-    if hyper.shape[0] < 5:
+    if hyper.shape[0] != N_HYPER:
         raise ValueError(
-            f"The compiled rules read 5 hyperparameters; {hyper.shape[0]} given."
+            f"The compiled rules read {N_HYPER} hyperparameters; "
+            f"{hyper.shape[0]} given."
         )
     needed = _slots_needed(code, hyper)
     sizes[0], sizes[1], sizes[2] = n0, n1, n2
