@@ -23,6 +23,7 @@ from threadpoolctl import ThreadpoolController
 
 from skgd import MLPGDClassifier, MLPGDRegressor
 from skgd.network import _backend as compiled
+from skgd.network._activations import ACTIVATIONS as REGISTERED_ACTIVATIONS
 from skgd.network._classifier import _MLPModel
 from skgd.optimizers import (
     SGD,
@@ -35,7 +36,8 @@ def test_the_compiled_extension_is_built():
     assert compiled.available(), "build it with: pip install -e ."
 
 
-ACTIVATIONS = ["relu", "tanh", "logistic", "identity"]
+# Every registered activation (each must have a compiled twin).
+ACTIVATIONS = list(REGISTERED_ACTIVATIONS)
 
 
 def _data(targets="multiclass", kind="dense", dtype=np.float64, n=160, seed=0):
@@ -438,9 +440,7 @@ def test_the_regressor_with_every_optimizer(optimizer):
 
 
 def test_an_unknown_output_code_is_refused(monkeypatch):
-    from skgd.network._regression_outputs import SquaredError
-
     X, y = _regression_data("squared_error", "dense", np.float64, 1)
-    monkeypatch.setitem(compiled._OUTPUTS, SquaredError, 7)
+    monkeypatch.setitem(compiled._network_epoch.OUTPUTS, "squared_error", 7)
     with pytest.raises(ValueError, match="unknown output 7"):
         MLPGDRegressor((3,), max_iter=1, tol=None, random_state=0).fit(X, y)

@@ -1,10 +1,14 @@
-"""The optimizers' compiled rules against their declarations.
+"""The compiled twins of the optimizers, losses and activations against
+their declarations.
 
 Every registered optimizer names its compiled rule (or declares that it has
 none); ``RULES`` in skgd/optimizers/_rules.pxi declares each rule's id,
-hyperparameters and buffers by name. These tests enumerate both, so an
-optimizer without a compiled twin, a rule without a branch, or a buffer
-named differently in Python and in the kernels fails here.
+hyperparameters and buffers by name. Every loss and output unit names its
+kernel entry (``LOSSES``, ``OUTPUTS``), and every activation has a kernel
+code. These tests enumerate the registries, so an optimizer, loss or
+activation without a compiled twin, a rule without a branch, or a buffer
+named differently in Python and in the kernels fails here; the equivalence
+tests (tests/_backends.py) then run every registered entry on both loops.
 """
 
 import numpy as np
@@ -13,7 +17,13 @@ from numpy.testing import assert_allclose
 
 from skgd import GDRegressor
 from skgd.linear import _epoch as linear_kernel
+from skgd.linear._backend import compiled_loss
+from skgd.losses._classification import CLASSIFICATION_LOSSES, get_classification_loss
+from skgd.losses._regression import REGRESSION_LOSSES, SquaredError, get_regression_loss
 from skgd.network import _epoch as network_kernel
+from skgd.network._activations import ACTIVATIONS
+from skgd.network._outputs import OUTPUTS as CLASSIFIER_OUTPUTS
+from skgd.network._regression_outputs import REGRESSION_OUTPUTS, get_regression_output
 from skgd.optimizers import Adam, OptimizerState, available_optimizers, get_optimizer
 from skgd.optimizers._compiled import compiled_rule, declared_rule
 
@@ -119,3 +129,56 @@ def test_an_unknown_rule_raises_at_the_kernel_boundary():
     est = GDRegressor(optimizer=Misnamed(), max_iter=2, tol=None)
     with pytest.raises(ValueError, match="declares the compiled rule 'adamm'"):
         est.fit(X, X[:, 0])
+
+
+# -- losses, output units and activations ------------------------------------------
+
+
+def _linear_losses():
+    regression = [get_regression_loss(name) for name in REGRESSION_LOSSES]
+    classification = [
+        get_classification_loss(name, n_classes)
+        for name in CLASSIFICATION_LOSSES
+        for n_classes in (2, 3)
+    ]
+    return regression + classification
+
+
+def _network_outputs():
+    return [get_regression_output(name, 1.0) for name in REGRESSION_OUTPUTS] + list(
+        CLASSIFIER_OUTPUTS.values()
+    )
+
+
+def test_every_linear_loss_has_its_compiled_twin():
+    declared = set()
+    for loss in _linear_losses():
+        assert "compiled_loss" in type(loss).__dict__, type(loss).__name__
+        family, code, parameter = linear_kernel.LOSSES[loss.compiled_loss]
+        assert parameter is None or hasattr(loss, parameter)
+        declared.add(loss.compiled_loss)
+    assert declared == set(linear_kernel.LOSSES)  # and no entry is left unused
+    pairs = [(family, code) for family, code, _ in linear_kernel.LOSSES.values()]
+    assert len(set(pairs)) == len(pairs)
+
+
+def test_every_network_output_and_activation_has_its_compiled_twin():
+    declared = set()
+    for output in _network_outputs():
+        assert "compiled_output" in type(output).__dict__, type(output).__name__
+        assert output.compiled_output in network_kernel.OUTPUTS
+        declared.add(output.compiled_output)
+    assert declared == set(network_kernel.OUTPUTS)
+    assert set(ACTIVATIONS) == set(network_kernel.ACTIVATIONS)
+    codes = list(network_kernel.ACTIVATIONS.values())
+    assert sorted(codes) == list(range(len(codes)))
+
+
+def test_a_loss_naming_an_unknown_compiled_loss_raises():
+    class Misnamed(SquaredError):
+        compiled_loss = "squared_eror"
+
+    with pytest.raises(ValueError, match="declares the compiled loss 'squared_eror'"):
+        compiled_loss(Misnamed())
+    # A subclass that declares nothing runs on the NumPy loop.
+    assert compiled_loss(type("Mine", (SquaredError,), {})()) is None

@@ -25,10 +25,16 @@ from skgd import (
     MLPGDRegressor,
 )
 from skgd.linear import _epoch as _linear_epoch
-from skgd.linear._backend import compiled_step
+from skgd.linear._backend import (
+    Averaging,
+    LinearData,
+    LinearParameters,
+    compiled_step,
+)
 from skgd.optimizers import SGD, Adam, OptimizerState
 from skgd.optimizers._compiled import hyperparameters
 from skgd.training import _column_statistics
+from skgd.training._kernel_io import EpochPlan, RuleState
 
 
 def _run_in_subprocess(code):
@@ -108,6 +114,7 @@ def _linear_arguments(n=6, d=3, sparse=False, **changes):
         inv_scale=np.ones(d),
         offset=np.zeros(d),
         centred=True,
+        loss_family=0,
         loss_code=0,
         loss_param=0.0,
         l1=0.0,
@@ -129,10 +136,18 @@ def _linear_arguments(n=6, d=3, sparse=False, **changes):
     return args
 
 
+def _linear_epoch_of(args):
+    """``linear_epoch`` on the flat ``args``, grouped into its bundles by name."""
+    bundles = (LinearData, EpochPlan, LinearParameters, RuleState, Averaging)
+    return _linear_epoch.linear_epoch(
+        *(bundle(**{name: args[name] for name in bundle._fields}) for bundle in bundles)
+    )
+
+
 @pytest.mark.parametrize("sparse", [False, True])
 def test_linear_epoch_accepts_valid_arguments(sparse):
     args = _linear_arguments(sparse=sparse)
-    total, steps, diverged, *_ = _linear_epoch.linear_epoch(**args)
+    total, steps, diverged, *_ = _linear_epoch_of(args)
     assert steps == 1 and not diverged and np.isfinite(total)
     assert np.abs(args["P"]).sum() > 0
 
@@ -178,8 +193,11 @@ def _falling_indptr():
         (False, dict(penalty_weight=np.ones(2)), "2 penalty weights for 3"),
         (False, dict(penalty_weight=np.empty(0)), "0 penalty weights for 3"),
         (False, dict(A=np.zeros((1, 1)), average_start=1), "average of shape"),
-        (False, dict(loss_code=11), "unknown loss code"),
+        (False, dict(loss_code=6), "unknown loss code"),
         (False, dict(loss_code=-1), "unknown loss code"),
+        (False, dict(loss_family=1, loss_code=4), "unknown loss code"),
+        (False, dict(loss_family=2, loss_code=1), "unknown loss code"),
+        (False, dict(loss_family=3), "unknown loss code"),
         (False, dict(opt_code=9), "Unknown compiled optimizer rule 9"),
         (False, dict(opt_code=-1), "Unknown compiled optimizer rule -1"),
         (False, dict(opt_code=3), "needs buffer 0"),  # Adam without moments
@@ -193,7 +211,7 @@ def test_linear_epoch_refuses_what_it_would_read_past(sparse, changes, match):
     args = _linear_arguments(sparse=sparse, **changes)
     before = args["P"].copy()
     with pytest.raises(ValueError, match=match):
-        _linear_epoch.linear_epoch(**args)
+        _linear_epoch_of(args)
     np.testing.assert_array_equal(args["P"], before)  # nothing was stepped
 
 
@@ -210,7 +228,7 @@ def test_sgd_momentum_needs_its_buffer_only_with_momentum():
     hyper = hyperparameters(state, ("momentum", "dampening", "nesterov"))
     args = _linear_arguments(hyper=hyper)
     with pytest.raises(ValueError, match="needs buffer 0"):
-        _linear_epoch.linear_epoch(**args)
+        _linear_epoch_of(args)
 
 
 # -- estimators: the defects these checks stood behind ---------------------------
@@ -372,6 +390,8 @@ def test_a_long_compiled_epoch_can_be_interrupted():
         import numpy as np
         from numpy.lib.stride_tricks import as_strided
         from skgd.linear import _epoch as _linear_epoch
+        from skgd.linear._backend import Averaging, LinearData, LinearParameters
+        from skgd.training._kernel_io import EpochPlan, RuleState
         n_rows, n_features = 100_000, 1_000_000
         buffer = np.zeros(n_rows + n_features)
         X = as_strided(buffer, shape=(n_rows, n_features), strides=(8, 8))
@@ -379,15 +399,24 @@ def test_a_long_compiled_epoch_can_be_interrupted():
         threading.Timer(0.5, _thread.interrupt_main).start()
         try:
             _linear_epoch.linear_epoch(
-                X, np.empty(0), np.empty(0, np.int32), np.empty(0, np.int32),
-                False, np.ones((n_rows, 1)), np.empty(0), False,
-                np.empty(0, np.intp), np.arange(n_rows + 1, dtype=np.intp),
-                np.ones(n_rows, np.intp), np.full(n_rows, 1e-3), 1.0, 1e300,
-                P, np.zeros((n_features, 1)), np.zeros_like(P),
-                np.ones(n_features), np.zeros(n_features), True, 0, 0.0, 0.0,
-                0.0, np.ones(n_features), 0, np.zeros(5), np.empty((0, 0)),
-                np.empty((0, 0)),
-                np.empty((0, 0)), 0, 1.0, np.empty((0, 0)), 0, 0, 0,
+                LinearData(
+                    X, np.empty(0), np.empty(0, np.int32), np.empty(0, np.int32),
+                    False, np.ones((n_rows, 1)), np.empty(0), False,
+                ),
+                EpochPlan(
+                    np.empty(0, np.intp), np.arange(n_rows + 1, dtype=np.intp),
+                    np.ones(n_rows, np.intp), np.full(n_rows, 1e-3), 1.0, 1e300,
+                ),
+                LinearParameters(
+                    P, np.zeros((n_features, 1)), np.zeros_like(P),
+                    np.ones(n_features), np.zeros(n_features), True, 0, 0, 0.0,
+                    0.0, 0.0, np.ones(n_features),
+                ),
+                RuleState(
+                    0, np.zeros(5), np.empty((0, 0)), np.empty((0, 0)),
+                    np.empty((0, 0)), 0, 1.0,
+                ),
+                Averaging(np.empty((0, 0)), 0, 0, 0),
             )
         except KeyboardInterrupt:
             # Whole batches only: each of the first steps moved the intercept.

@@ -1,53 +1,95 @@
 """The compiled backend of the linear model's epochs.
 
 :func:`linear_backend` decides whether an epoch of a ``_LinearModel`` can run
-in the compiled extension ``skgd.linear._epoch``: the loss must be a
-built-in one (its exact class: a subclass may change it), the optimizer's
-class must declare a compiled rule (:mod:`skgd.optimizers._compiled`), and
-the data of the types the extension reads (float32 or float64,
-dense or CSR); regression losses and the classifier's margin and
-multinomial losses are covered. Anything else runs on the NumPy reference loop of
-``skgd.training._loop``, as does everything when the extension is not built.
+in the compiled extension ``skgd.linear._epoch``: the loss's class must
+declare a compiled loss (``compiled_loss``, an entry of ``LOSSES`` in
+skgd/linear/_epoch.pyx), the optimizer's class a compiled rule
+(:mod:`skgd.optimizers._compiled`), and the data must be of the types the
+extension reads (float32 or float64, dense or CSR). Only the class that
+declares them runs compiled: a subclass may change the loss or the update.
+Anything else runs on the NumPy reference loop of ``skgd.training._loop``.
+The extension takes the epoch as five bundles (:mod:`skgd.training._kernel_io`).
 """
+
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 
 from .._extensions import load
-from ..losses._classification import (
-    BinaryLogLoss,
-    Hinge,
-    ModifiedHuber,
-    MultinomialLogLoss,
-    SquaredHinge,
-)
-from ..losses._regression import (
-    AbsoluteError,
-    EpsilonInsensitive,
-    Huber,
-    Quantile,
-    SquaredEpsilonInsensitive,
-    SquaredError,
-)
 from ..optimizers._compiled import compiled_rule
+from ..training._kernel_io import after_epoch, epoch_plan, readable, rule_state
 
 # None only when the NumPy loop is asked for (see skgd._extensions).
 _linear_epoch = load("linear._epoch")
 
-# The codes of skgd/_linear_epoch.pyx.
-_LOSSES = {
-    SquaredError: (0, None),
-    Huber: (1, "epsilon"),
-    EpsilonInsensitive: (2, "epsilon"),
-    SquaredEpsilonInsensitive: (3, "epsilon"),
-    AbsoluteError: (4, None),
-    Quantile: (5, "quantile"),
-    Hinge: (6, "threshold"),
-    SquaredHinge: (7, None),
-    ModifiedHuber: (8, None),
-    BinaryLogLoss: (9, None),
-    MultinomialLogLoss: (10, None),
-}
+
+class LinearData(NamedTuple):
+    """X (dense, or CSR as its three arrays), the targets and the weights."""
+
+    X: np.ndarray
+    X_data: np.ndarray
+    X_indices: np.ndarray
+    X_indptr: np.ndarray
+    sparse: bool
+    Y: np.ndarray
+    W: np.ndarray
+    weighted: bool
+
+
+class LinearParameters(NamedTuple):
+    """The parameters, their work buffers, the loss and the penalty."""
+
+    #: Coefficients (rows 0..n_features-1) and intercept (last row).
+    P: np.ndarray
+    #: Work buffer: the coefficients in X's units.
+    coef: np.ndarray
+    #: Work buffer: the gradient.
+    G: np.ndarray
+    #: The features' reciprocal spreads (ones: no rescaling).
+    inv_scale: np.ndarray
+    #: The features' centres, used when ``centred``.
+    offset: np.ndarray
+    centred: bool
+    #: The loss's entry in ``LOSSES``: family, code and parameter.
+    loss_family: int
+    loss_code: int
+    loss_param: float
+    l1: float
+    l2: float
+    #: Each coefficient's weight in the penalty.
+    penalty_weight: np.ndarray
+
+
+class Averaging(NamedTuple):
+    """The running average of the iterates (``average_start == 0``: off)."""
+
+    A: np.ndarray
+    average_start: int
+    samples_seen: int
+    n_averaged: int
+
+
+def compiled_loss(loss):
+    """``(family, code, parameter)`` of the compiled twin of ``loss``, or None.
+
+    Raises
+    ------
+    ValueError
+        If the loss's class names a loss the kernel does not have.
+    """
+    name = type(loss).__dict__.get("compiled_loss")
+    if name is None:
+        return None
+    try:
+        family, code, attribute = _linear_epoch.LOSSES[name]
+    except KeyError:
+        raise ValueError(
+            f"{type(loss).__name__} declares the compiled loss {name!r}, which "
+            f"the linear kernel does not have ({sorted(_linear_epoch.LOSSES)})."
+        ) from None
+    return family, code, 0.0 if attribute is None else float(getattr(loss, attribute))
+
 
 def available():
     """Whether the compiled extension is built."""
@@ -59,34 +101,13 @@ def _matrix(a):
     return a.reshape(a.shape[0], -1) if a.ndim == 1 else a
 
 
-def _readable(X, dtype, index_types=(np.int32, np.int64)):
-    """Whether the extension can read ``X`` as it is, without a copy.
-
-    CSR matrices must have contiguous buffers and indices of one of
-    ``index_types``; dense arrays positive strides in whole items.
-    """
-    if sp.issparse(X):
-        return (
-            X.format == "csr"
-            and X.dtype == dtype
-            and X.indices.dtype in index_types
-            and X.indptr.dtype == X.indices.dtype
-            and all(a.flags.c_contiguous for a in (X.data, X.indices, X.indptr))
-        )
-    return (
-        isinstance(X, np.ndarray)
-        and X.dtype == dtype
-        and all(s > 0 and s % X.itemsize == 0 for s in X.strides)
-    )
-
-
 def linear_backend(model, state, data):
     """The compiled epoch of ``model`` for this state and data, or None."""
     if _linear_epoch is None:
         return None
     optimizer_state = state.optimizer
     rule = compiled_rule(optimizer_state, _linear_epoch.RULES)
-    loss = _LOSSES.get(type(model.loss))
+    loss = compiled_loss(model.loss)
     dtype = model.params.dtype
     if (
         rule is None
@@ -94,7 +115,7 @@ def linear_backend(model, state, data):
         or len(optimizer_state.slots) != 1
         or optimizer_state.decay_index != model.decay_index
         or dtype not in (np.float32, np.float64)
-        or not _readable(data.X, dtype)
+        or not readable(data.X, dtype)
         or data.y.dtype != dtype
         or not model.params.flags.c_contiguous
     ):
@@ -141,85 +162,73 @@ class _LinearEpoch:
     def __init__(self, model, rule, loss):
         self.model = model
         self.rule = rule
-        self.loss_code, loss_param = loss
-        self.loss_param = 0.0 if loss_param is None else getattr(model.loss, loss_param)
+        self.loss = loss
 
     def __call__(self, model, state, config, data, plan, rates, limit):
         dtype = model.params.dtype
-        empty_2d = np.empty((0, 0), dtype)
-        X = data.X
-        sparse = sp.issparse(X)
-        weight = data.sample_weight
-        index = plan.rows_of_X(data)
-        optimizer_state = state.optimizer
-        slot = optimizer_state.slots[0]
-        # Three buffer slots; the ones an optimizer (or its settings) lacks
-        # are empty.
-        buffers = [_matrix(buffer) for buffer in self.rule.buffer_list(slot, empty_2d)]
-        P = _matrix(model.params)
-        n_features = P.shape[0] - 1
-        inv_scale = (
-            np.ones(n_features)
-            if model.inv_scale is None
-            else np.asarray(model.inv_scale, np.float64).reshape(n_features, -1)[:, 0]
-        )
-        averaging = config.average_start > 0
-        if averaging and state.average is None:
+        if config.average_start > 0 and state.average is None:
             state.average, state.n_averaged = np.empty_like(model.params), 0
-        # A whole-data batch runs over every row of X (held-out rows weigh
-        # 0) but is scaled by the training rows.
-        bounds = [0, X.shape[0]] if plan.whole else plan.bounds
-        sizes = [data.n_samples] if plan.whole else np.diff(plan.bounds)
-        total, taken, _, samples_seen, n_averaged, scalar = (
-            _linear_epoch.linear_epoch(
-                empty_2d if sparse else X,
-                X.data if sparse else np.empty(0, dtype),
-                X.indices if sparse else np.empty(0, np.int32),
-                X.indptr if sparse else np.empty(0, np.int32),
-                sparse,
-                _matrix(data.y),
-                np.empty(0, dtype)
-                if weight is None
-                else weight.astype(dtype, copy=False),
-                weight is not None,
-                np.empty(0, np.intp)
-                if index is None
-                else index.astype(np.intp, copy=False),
-                np.asarray(bounds, np.intp),
-                np.asarray(sizes, np.intp),
-                rates,
-                data.mean_weight,
-                limit,
-                P,
-                np.empty((n_features, P.shape[1]), dtype),
-                np.empty_like(P),
-                inv_scale,
-                np.empty(0, dtype)
-                if model.offset is None
-                else model.offset.astype(dtype, copy=False),
-                model.offset is not None,
-                self.loss_code,
-                float(self.loss_param),
-                float(model.penalty.l1),
-                float(model.penalty.l2),
-                np.ones(n_features)
-                if model.penalty.weight is None
-                else model.penalty.weight,
-                self.rule.id,
-                self.rule.hyperparameters(optimizer_state),
-                *buffers,
-                optimizer_state.t,
-                self.rule.scalar_of(slot),
-                _matrix(state.average) if averaging else empty_2d,
-                config.average_start,
-                state.samples_seen,
-                state.n_averaged,
-            )
+        kernel_plan, _ = epoch_plan(data, plan, rates, limit)
+        optimizer = rule_state(
+            self.rule, state.optimizer, np.empty((0, 0), dtype), shape=_matrix
         )
-        optimizer_state.t += taken
-        self.rule.keep_scalar(slot, scalar)
-        if averaging:
+        total, taken, _, samples_seen, n_averaged, scalar = _linear_epoch.linear_epoch(
+            _data(data, dtype),
+            kernel_plan,
+            self._parameters(model),
+            optimizer,
+            _averaging(state, config, dtype),
+        )
+        after_epoch(self.rule, state.optimizer, taken, scalar)
+        if config.average_start > 0:
             state.samples_seen, state.n_averaged = samples_seen, n_averaged
             if n_averaged == 0:
                 state.average = None
         return total, taken
+
+    def _parameters(self, model):
+        dtype = model.params.dtype
+        P = _matrix(model.params)
+        n_features = P.shape[0] - 1
+        penalty = model.penalty
+        return LinearParameters(
+            P,
+            np.empty((n_features, P.shape[1]), dtype),
+            np.empty_like(P),
+            np.ones(n_features)
+            if model.inv_scale is None
+            else np.asarray(model.inv_scale, np.float64).reshape(n_features, -1)[:, 0],
+            np.empty(0, dtype)
+            if model.offset is None
+            else model.offset.astype(dtype, copy=False),
+            model.offset is not None,
+            *self.loss,
+            float(penalty.l1),
+            float(penalty.l2),
+            np.ones(n_features) if penalty.weight is None else penalty.weight,
+        )
+
+
+def _data(data, dtype):
+    X, weight = data.X, data.sample_weight
+    sparse = sp.issparse(X)
+    return LinearData(
+        np.empty((0, 0), dtype) if sparse else X,
+        X.data if sparse else np.empty(0, dtype),
+        X.indices if sparse else np.empty(0, np.int32),
+        X.indptr if sparse else np.empty(0, np.int32),
+        sparse,
+        _matrix(data.y),
+        np.empty(0, dtype) if weight is None else weight.astype(dtype, copy=False),
+        weight is not None,
+    )
+
+
+def _averaging(state, config, dtype):
+    on = config.average_start > 0
+    return Averaging(
+        _matrix(state.average) if on else np.empty((0, 0), dtype),
+        config.average_start,
+        state.samples_seen,
+        state.n_averaged,
+    )

@@ -48,7 +48,17 @@ cdef extern from *:
     """
     void SKGD_PREFETCH(const void *address) noexcept nogil
 
-# Loss codes (see skgd.linear._backend).
+# The losses: a family and a code within it. ``LOSSES`` declares each loss
+# by name, once; a loss object names its entry (``compiled_loss``, see
+# skgd.linear._backend), so a new loss takes a free code in its family and
+# nothing depends on the order of the codes.
+cdef enum:
+    RESIDUAL = 0  # regression: a loss of the residual prediction - y
+    MARGIN = 1  # classification: a margin loss of each indicator column
+    SOFTMAX = 2  # classification: the softmax cross-entropy of a row
+    N_FAMILIES = 3
+
+# Residual losses (see skgd.losses._regression).
 cdef enum:
     SQUARED_ERROR = 0
     HUBER = 1
@@ -56,13 +66,30 @@ cdef enum:
     SQUARED_EPSILON_INSENSITIVE = 3
     ABSOLUTE_ERROR = 4
     QUANTILE = 5
-    # Classification: margin losses of each indicator column (one-vs-rest),
-    # and the softmax cross-entropy of a row (see skgd.losses._classification).
-    HINGE = 6
-    SQUARED_HINGE = 7
-    MODIFIED_HUBER = 8
-    BINARY_LOG = 9
-    MULTINOMIAL = 10
+    N_RESIDUAL = 6
+
+# Margin losses, one-vs-rest (see skgd.losses._classification).
+cdef enum:
+    HINGE = 0
+    SQUARED_HINGE = 1
+    MODIFIED_HUBER = 2
+    BINARY_LOG = 3
+    N_MARGIN = 4
+
+# name: (family, code, the loss object's attribute read as its parameter).
+LOSSES = {
+    "squared_error": (RESIDUAL, SQUARED_ERROR, None),
+    "huber": (RESIDUAL, HUBER, "epsilon"),
+    "epsilon_insensitive": (RESIDUAL, EPSILON_INSENSITIVE, "epsilon"),
+    "squared_epsilon_insensitive": (RESIDUAL, SQUARED_EPSILON_INSENSITIVE, "epsilon"),
+    "absolute_error": (RESIDUAL, ABSOLUTE_ERROR, None),
+    "quantile": (RESIDUAL, QUANTILE, "quantile"),
+    "hinge": (MARGIN, HINGE, "threshold"),
+    "squared_hinge": (MARGIN, SQUARED_HINGE, None),
+    "modified_huber": (MARGIN, MODIFIED_HUBER, None),
+    "binary_log": (MARGIN, BINARY_LOG, None),
+    "multinomial_log": (SOFTMAX, 0, None),
+}
 
 # Shuffled rows are prefetched this many rows ahead of the one in use: far
 # enough for main memory's latency to pass while a row's dot and axpy run.
@@ -98,12 +125,14 @@ cdef inline double _loss(int code, double param, double r, double *dloss) noexce
     if code == ABSOLUTE_ERROR:
         dloss[0] = _sign(r)
         return fabs(r)
-    # QUANTILE, with r = p - y: (1 - q) r above the target, -q r below.
-    if r > 0:
-        dloss[0] = 1.0 - param
-        return (1.0 - param) * r
-    dloss[0] = -param
-    return -param * r
+    if code == QUANTILE:  # with r = p - y: (1 - q) r above the target, -q r below
+        if r > 0:
+            dloss[0] = 1.0 - param
+            return (1.0 - param) * r
+        dloss[0] = -param
+        return -param * r
+    dloss[0] = 0.0  # not reached: the entry refuses codes without a branch
+    return 0.0
 
 
 cdef inline double _margin_loss(int code, double param, double m,
@@ -122,19 +151,22 @@ cdef inline double _margin_loss(int code, double param, double m,
     if code == MODIFIED_HUBER and m < -1.0:
         slope[0] = -4.0
         return -4.0 * m
-    # SQUARED_HINGE, and MODIFIED_HUBER from m = -1 on: max(0, 1 - m)**2
-    gap = 1.0 - m if m < 1.0 else 0.0
-    slope[0] = -2.0 * gap
-    return gap * gap
+    if code == SQUARED_HINGE or code == MODIFIED_HUBER:
+        # max(0, 1 - m)**2 (for MODIFIED_HUBER, from m = -1 on)
+        gap = 1.0 - m if m < 1.0 else 0.0
+        slope[0] = -2.0 * gap
+        return gap * gap
+    slope[0] = 0.0  # not reached: the entry refuses codes without a branch
+    return 0.0
 
 
-cdef inline double _row_loss(int code, double param, double *z,
+cdef inline double _row_loss(int family, int code, double param, double *z,
                              const floating[:, :] Y, Py_ssize_t row,
                              Py_ssize_t k) noexcept nogil:
     """The loss of one row at predictions ``z``; ``z`` becomes its slopes."""
     cdef Py_ssize_t c
     cdef double total = 0.0, d, sign, top, log_total
-    if code == MULTINOMIAL:  # logsumexp(z) - z . y; slopes softmax(z) - y
+    if family == SOFTMAX:  # logsumexp(z) - z . y; slopes softmax(z) - y
         top = z[0]
         for c in range(1, k):
             top = max(top, z[c])
@@ -147,7 +179,7 @@ cdef inline double _row_loss(int code, double param, double *z,
             z[c] = exp(z[c] - log_total) - Y[row, c]
         return total + log_total
     for c in range(k):
-        if code < HINGE:  # regression: a loss of the residual
+        if family == RESIDUAL:
             total += _loss(code, param, z[c] - Y[row, c], &d)
         else:
             sign = 2.0 * Y[row, c] - 1.0
@@ -188,7 +220,29 @@ cdef inline void _axpy(Py_ssize_t n, double alpha, floating *x, Py_ssize_t incx,
             y[i * incy] = <floating>(y[i * incy] + alpha * x[i * incx])
 
 
-def linear_epoch(
+def linear_epoch(data, plan, model, optimizer, averaging):
+    """Run the batches of one epoch; return what the reference loop tracks.
+
+    Each argument is a named tuple whose fields are the parameters of
+    :func:`_epoch` of that group (skgd.linear._backend builds them: the
+    data, :class:`~skgd.training._kernel_io.EpochPlan`, the model,
+    :class:`~skgd.training._kernel_io.RuleState`, the iterate average); they
+    are bound by name. Returns what :func:`_epoch` returns.
+    """
+    return _epoch(
+        **data._asdict(),
+        **plan._asdict(),
+        **model._asdict(),
+        **optimizer._asdict(),
+        **averaging._asdict(),
+    )
+
+
+# One function for the whole epoch, although it is longer than the others:
+# the two passes of a batch share its per-batch state (the centring shift,
+# the residuals and their sums, a single row's prediction), which a split
+# would have to pass back and forth between them.
+def _epoch(
     # Data: dense X (any strides, in elements) or CSR (data, indices, indptr).
     const floating[:, :] X,
     const floating[::1] X_data,
@@ -214,6 +268,7 @@ def linear_epoch(
     const double[::1] inv_scale,
     const floating[::1] offset,
     bint centred,
+    int loss_family,
     int loss_code,
     double loss_param,
     double l1,
@@ -284,7 +339,7 @@ def linear_epoch(
 
     _check_epoch(X, X_data, X_indices, X_indptr, sparse, Y, W, weighted, index,
                  bounds, sizes, rates, P, coef, G, inv_scale, offset, centred,
-                 penalty_weight, loss_code, A, average_start)
+                 penalty_weight, loss_family, loss_code, A, average_start)
     _check_rule(opt_code, hyper, m, S0.size, S1.size, S2.size)
     step.code = opt_code
     with nogil:
@@ -334,7 +389,8 @@ def linear_epoch(
                     for c in range(k):
                         resid[c] += _dot(n, xrow, row_inc, &coef[0, c], k)
                 # resid holds the predictions; it becomes the losses' slopes.
-                batch_loss += w * _row_loss(loss_code, loss_param, &resid[0], Y, row, k)
+                batch_loss += w * _row_loss(loss_family, loss_code, loss_param, &resid[0],
+                                             Y, row, k)
                 for c in range(k):
                     resid[c] = w * resid[c] * scale  # now dloss
                     dsum[c] += resid[c]
@@ -389,7 +445,8 @@ cdef int _check_epoch(
     const Py_ssize_t[::1] sizes, const double[::1] rates,
     floating[:, ::1] P, floating[:, ::1] coef, floating[:, ::1] G,
     const double[::1] inv_scale, const floating[::1] offset, bint centred,
-    const double[::1] penalty_weight, int loss_code, floating[:, ::1] A,
+    const double[::1] penalty_weight, int loss_family, int loss_code,
+    floating[:, ::1] A,
     long long average_start,
 ) except -1:
     """Refuse arguments that :func:`linear_epoch` would read or write past.
@@ -449,8 +506,15 @@ cdef int _check_epoch(
         raise ValueError(
             f"linear_epoch: average of shape ({A.shape[0]}, {A.shape[1]})."
         )
-    if loss_code < 0 or loss_code > MULTINOMIAL:
-        raise ValueError(f"linear_epoch: unknown loss code {loss_code}.")
+    if not (
+        (loss_family == RESIDUAL and 0 <= loss_code < N_RESIDUAL)
+        or (loss_family == MARGIN and 0 <= loss_code < N_MARGIN)
+        or (loss_family == SOFTMAX and loss_code == 0)
+    ):
+        raise ValueError(
+            f"linear_epoch: unknown loss code {loss_code} of family {loss_family} "
+            "(LOSSES in skgd/linear/_epoch.pyx)."
+        )
     _check_plan(index, bounds, sizes, rates, n_rows)
     return 0
 

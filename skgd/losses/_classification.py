@@ -22,6 +22,8 @@ class _MarginLoss:
     curvature = 1.0
     #: Whether the derivative is continuous (see skgd.losses._regression._Loss).
     smooth = True
+    #: The linear kernel's twin (see skgd.losses._regression._Loss).
+    compiled_loss = None
 
     def of_margin(self, m):
         """The losses at margins ``m``, and their derivatives along ``m``."""
@@ -45,6 +47,8 @@ class _MarginLoss:
 class Hinge(_MarginLoss):
     """``max(0, threshold - m)``: the linear SVM (1) or the perceptron (0)."""
 
+    compiled_loss = "hinge"
+
     smooth = False
 
     def __init__(self, threshold=1.0):
@@ -60,6 +64,8 @@ class Hinge(_MarginLoss):
 class SquaredHinge(_MarginLoss):
     """``max(0, 1 - m)**2``."""
 
+    compiled_loss = "squared_hinge"
+
     curvature = 2.0
 
     def of_margin(self, m):
@@ -69,6 +75,8 @@ class SquaredHinge(_MarginLoss):
 
 class ModifiedHuber(_MarginLoss):
     """``max(0, 1 - m)**2`` for ``m >= -1``, ``-4 m`` below: a smoothed hinge."""
+
+    compiled_loss = "modified_huber"
 
     curvature = 2.0
 
@@ -82,6 +90,8 @@ class ModifiedHuber(_MarginLoss):
 class BinaryLogLoss(_MarginLoss):
     """``log(1 + exp(-m))``: logistic regression, computed without overflow."""
 
+    compiled_loss = "binary_log"
+
     curvature = 0.25
 
     def of_margin(self, m):
@@ -90,6 +100,8 @@ class BinaryLogLoss(_MarginLoss):
 
 class MultinomialLogLoss:
     """``logsumexp(z) - z[k]`` for the class ``k``: the softmax cross-entropy."""
+
+    compiled_loss = "multinomial_log"
 
     # The Hessian of the softmax cross-entropy is diag(p) - p p^T, whose
     # largest eigenvalue is at most 1/2.

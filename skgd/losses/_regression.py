@@ -17,6 +17,10 @@ class _Loss:
     #: the like) the derivative stays of size 1 however small the residual,
     #: so a constant step makes the iterates oscillate around the optimum.
     smooth = True
+    #: The name of the linear kernel's twin of this loss (``LOSSES`` in
+    #: skgd/linear/_epoch.pyx), or None to run on the NumPy loop. Read from
+    #: the class that declares it only.
+    compiled_loss = None
 
     def loss_gradient(self, r):
         """Per-sample losses and their derivatives at residuals ``r``."""
@@ -38,6 +42,8 @@ class _Loss:
 class SquaredError(_Loss):
     """``r**2 / 2``: ordinary least squares."""
 
+    compiled_loss = "squared_error"
+
     def loss_gradient(self, r):
         return 0.5 * r * r, r
 
@@ -51,6 +57,8 @@ class SquaredError(_Loss):
 
 class Huber(_Loss):
     """``r**2 / 2`` for ``|r| <= epsilon``, ``epsilon * |r| - epsilon**2 / 2`` else."""
+
+    compiled_loss = "huber"
 
     def __init__(self, epsilon=0.1):
         self.epsilon = epsilon
@@ -67,6 +75,8 @@ class Huber(_Loss):
 class EpsilonInsensitive(_Loss):
     """``max(0, |r| - epsilon)``: the support-vector regression loss."""
 
+    compiled_loss = "epsilon_insensitive"
+
     smooth = False
 
     def __init__(self, epsilon=0.1):
@@ -81,6 +91,8 @@ class EpsilonInsensitive(_Loss):
 class SquaredEpsilonInsensitive(_Loss):
     """``max(0, |r| - epsilon)**2``."""
 
+    compiled_loss = "squared_epsilon_insensitive"
+
     curvature = 2.0
 
     def __init__(self, epsilon=0.1):
@@ -94,6 +106,8 @@ class SquaredEpsilonInsensitive(_Loss):
 class AbsoluteError(_Loss):
     """``|r|``: least absolute deviations (the median regression)."""
 
+    compiled_loss = "absolute_error"
+
     smooth = False
 
     def loss_gradient(self, r):
@@ -102,6 +116,8 @@ class AbsoluteError(_Loss):
 
 class Quantile(_Loss):
     """The pinball loss: ``q (y - p)`` if ``y >= p``, else ``(1 - q)(p - y)``."""
+
+    compiled_loss = "quantile"
 
     smooth = False
 

@@ -12,36 +12,66 @@ Both extensions include the same compiled update rules
 (``skgd/optimizers/_rules.pxi``), read through :mod:`skgd.optimizers._compiled`.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 import scipy.sparse as sp
 
 from .._extensions import load
-from ..linear._backend import _readable
 from ..optimizers._compiled import compiled_rule
 from ..training._blas import SERIAL_PRODUCT, THREADED_PRODUCT, serial_blas
+from ..training._kernel_io import after_epoch, epoch_plan, readable, rule_state
 from ..training._loop import _reference_epoch
-from ._outputs import LogisticCrossEntropy, SoftmaxCrossEntropy
 from ._regression_outputs import (
-    Huber,
-    PoissonDeviance,
-    SquaredError,
     StandardisedTarget,
 )
 
 # None only when the NumPy loop is asked for (see skgd._extensions).
 _network_epoch = load("network._epoch")
 
-# The codes of skgd/_network_epoch.pyx.
-_ACTIVATIONS = {"identity": 0, "relu": 1, "tanh": 2, "logistic": 3}
+# How the first layer reads X (``layout`` in skgd/network/_epoch.pyx).
 _ROWS, _COLUMNS, _GATHER, _CSR = range(4)
-# The output losses, by the exact class of the output unit.
-_OUTPUTS = {
-    LogisticCrossEntropy: 0,
-    SoftmaxCrossEntropy: 1,
-    SquaredError: 2,
-    Huber: 3,
-    PoissonDeviance: 4,
-}
+
+
+class NetworkData(NamedTuple):
+    """X as the first layer reads it, the targets and the weights."""
+
+    #: Dense X (empty when CSR), read with ``layout`` and row stride ``ld``.
+    X: np.ndarray
+    X_data: np.ndarray
+    X_indices: np.ndarray
+    X_indptr: np.ndarray
+    layout: int
+    ld: int
+    #: Buffer for a batch's rows when the layout gathers them.
+    gathered: np.ndarray
+    Y: np.ndarray
+    W: np.ndarray
+    weighted: bool
+
+
+class NetworkParameters(NamedTuple):
+    """The layers, activation, output and penalty; parameters and buffers."""
+
+    #: Per layer: inputs, outputs, weight start, bias start, buffer block start.
+    layers: np.ndarray
+    #: The hidden layers' activation (``ACTIVATIONS`` in the kernel).
+    activation: int
+    #: The output unit and its loss (``OUTPUTS`` in the kernel), Huber's epsilon.
+    output: int
+    epsilon: float
+    alpha: float
+    n_weights: int
+    params: np.ndarray
+    grad: np.ndarray
+    activations: np.ndarray
+    deltas: np.ndarray
+    #: The first layer's input centres and reciprocal spreads (empty: none),
+    #: and a buffer for its weights in X's units.
+    offset: np.ndarray
+    inv_scale: np.ndarray
+    first: np.ndarray
+
 
 # An epoch whose largest matrix product has from _SERIAL_PRODUCT to
 # _THREADED_PRODUCT multiply-adds runs its BLAS calls on one thread (see
@@ -69,19 +99,41 @@ def network_backend(model, state, data):
     dtype = model.params.dtype
     if (
         rule is None
-        or model.activation not in _ACTIVATIONS
-        or type(_loss_of(model.output)) not in _OUTPUTS
+        or model.activation not in _network_epoch.ACTIVATIONS
+        or compiled_output(_loss_of(model.output)) is None
         or len(optimizer_state.slots) != 1
         or optimizer_state.decay_index != model.decay_index
         or dtype not in (np.float32, np.float64)
         or not model.params.flags.c_contiguous
         # The network kernel reads 32-bit CSR indices only.
-        or not _readable(data.X, dtype, index_types=(np.int32,))
+        or not readable(data.X, dtype, index_types=(np.int32,))
         or data.y.dtype != dtype
         or not _slots_match(optimizer_state.slots[0], rule.buffers, model.params)
     ):
         return None
     return _NetworkEpoch(rule)
+
+
+def compiled_output(output):
+    """The kernel's code of the output unit ``output``, or None.
+
+    Read from the class that declares ``compiled_output`` only.
+
+    Raises
+    ------
+    ValueError
+        If the class names an output the kernel does not have.
+    """
+    name = type(output).__dict__.get("compiled_output")
+    if name is None:
+        return None
+    try:
+        return _network_epoch.OUTPUTS[name]
+    except KeyError:
+        raise ValueError(
+            f"{type(output).__name__} declares the compiled output {name!r}, which "
+            f"the network kernel does not have ({sorted(_network_epoch.OUTPUTS)})."
+        ) from None
 
 
 def _loss_of(output):
@@ -155,49 +207,24 @@ class _NetworkEpoch:
             # MLPGDClassifier does not average its iterates; should a
             # network ever be averaged, its epochs run on the NumPy loop.
             return _reference_epoch(model, state, config, data, plan, rates, limit)
-        # A whole-data batch runs over every row of X (held-out rows weigh
-        # 0) but is scaled by the training rows.
-        bounds = [0, data.X.shape[0]] if plan.whole else plan.bounds
-        sizes = [data.n_samples] if plan.whole else np.diff(plan.bounds)
-        largest = int(np.max(np.diff(bounds)))
+        kernel_plan, largest = epoch_plan(data, plan, rates, limit)
         model.reserve(largest)
-        index = plan.rows_of_X(data)
-        order = np.empty(0, np.intp) if index is None else index
-        plan_arguments = (
-            order.astype(np.intp, copy=False),
-            np.asarray(bounds, np.intp),
-            np.asarray(sizes, np.intp),
-            rates,
-            data.mean_weight,
-            limit,
+        shuffled = kernel_plan.index.shape[0] > 0
+        optimizer = rule_state(
+            self.rule, state.optimizer, np.empty(0, model.params.dtype)
         )
-        optimizer_state = state.optimizer
-        slot = optimizer_state.slots[0]
         with _blas_threads(model, largest):
             total, taken, scalar = _network_epoch.network_epoch(
-                *_data_arguments(data, index is not None, largest, model),
-                *plan_arguments,
-                *_network_arguments(model),
-                *self._optimizer_arguments(optimizer_state, model.params.dtype),
+                _data(data, shuffled, largest, model),
+                kernel_plan,
+                _parameters(model),
+                optimizer,
             )
-        optimizer_state.t += taken
-        self.rule.keep_scalar(slot, scalar)
+        after_epoch(self.rule, state.optimizer, taken, scalar)
         return total, taken
 
-    def _optimizer_arguments(self, optimizer_state, dtype):
-        slot = optimizer_state.slots[0]
-        # Three buffer slots; the ones an optimizer (or its settings) lacks
-        # are empty.
-        return (
-            self.rule.id,
-            self.rule.hyperparameters(optimizer_state),
-            *self.rule.buffer_list(slot, np.empty(0, dtype)),
-            optimizer_state.t,
-            self.rule.scalar_of(slot),
-        )
 
-
-def _data_arguments(data, shuffled, largest, model):
+def _data(data, shuffled, largest, model):
     """X as the extension reads it, the targets and the sample weights."""
     X, weight, dtype = data.X, data.sample_weight, model.params.dtype
     layout, ld = _input_layout(X, shuffled)
@@ -206,7 +233,7 @@ def _data_arguments(data, shuffled, largest, model):
     gathered = np.empty((0, 0), dtype)
     if layout == _GATHER:
         gathered = np.empty((largest, X.shape[1]), dtype)
-    return (
+    return NetworkData(
         np.empty((0, 0), dtype) if sparse else X,
         X.data if sparse else empty,
         X.indices if sparse else np.empty(0, np.int32),
@@ -220,13 +247,13 @@ def _data_arguments(data, shuffled, largest, model):
     )
 
 
-def _network_arguments(model):
+def _parameters(model):
     """The layers, activation, loss and penalty; parameters and work buffers."""
     loss = _loss_of(model.output)
-    return (
+    return NetworkParameters(
         _layer_table(model),
-        _ACTIVATIONS[model.activation],
-        _OUTPUTS[type(loss)],
+        _network_epoch.ACTIVATIONS[model.activation],
+        compiled_output(loss),
         float(getattr(loss, "epsilon", 0.0)),
         float(model.alpha),
         model.weights.size,

@@ -43,20 +43,31 @@ from scipy.linalg.cython_blas cimport dgemm, sgemm
 include "../optimizers/_rules.pxi"
 include "../training/_kernel_checks.pxi"
 
-# Activation codes (see skgd.network._backend).
+# Activations, by the names skgd.network._activations registers them.
 cdef enum:
     IDENTITY = 0
     RELU = 1
     TANH = 2
     LOGISTIC = 3
 
-# Output losses (see skgd.network._backend).
+ACTIVATIONS = {"identity": IDENTITY, "relu": RELU, "tanh": TANH, "logistic": LOGISTIC}
+
+# Output units with their losses; an output class names its entry
+# (``compiled_output``, see skgd.network._backend).
 cdef enum:
     LOGISTIC_LOSS = 0
     SOFTMAX_LOSS = 1
     SQUARED_LOSS = 2
     HUBER_LOSS = 3
     POISSON_LOSS = 4
+
+OUTPUTS = {
+    "logistic_cross_entropy": LOGISTIC_LOSS,
+    "softmax_cross_entropy": SOFTMAX_LOSS,
+    "squared_error": SQUARED_LOSS,
+    "huber": HUBER_LOSS,
+    "poisson": POISSON_LOSS,
+}
 
 # How the first layer reads X (see skgd.network._backend): dense rows in
 # place (C-like or Fortran-like, in order), dense rows copied into a buffer
@@ -90,7 +101,21 @@ cdef inline Py_ssize_t _row(const Rows *rows, Py_ssize_t i) noexcept nogil:
     return rows.lo + i if rows.index == NULL else rows.index[rows.lo + i]
 
 
-def network_epoch(
+def network_epoch(data, plan, network, optimizer):
+    """Run the batches of one epoch; return what the reference loop tracks.
+
+    Each argument is a named tuple whose fields are the parameters of
+    :func:`_epoch` of that group (skgd.network._backend builds them: the
+    data, :class:`~skgd.training._kernel_io.EpochPlan`, the network and
+    :class:`~skgd.training._kernel_io.RuleState`); they are bound by name.
+    Returns what :func:`_epoch` returns.
+    """
+    return _epoch(
+        **data._asdict(), **plan._asdict(), **network._asdict(), **optimizer._asdict()
+    )
+
+
+def _epoch(
     # Data: dense X (any strides) read as ``layout`` with row stride ``ld``
     # (in elements), rows copied to ``gathered`` when the layout says so, or
     # CSR (data, indices, indptr); targets; weights.

@@ -45,6 +45,8 @@ class SoftmaxCrossEntropy(_CrossEntropy):
     The loss of a sample is ``logsumexp(z) - z[k]`` for its class ``k``.
     """
 
+    compiled_output = "softmax_cross_entropy"
+
     name = "softmax"
 
     def loss_gradient(self, z, y, weight, out):
@@ -105,6 +107,8 @@ class LogisticCrossEntropy(_CrossEntropy):
     and multilabel targets (one unit per label, the losses summed over
     labels). The loss of a unit is ``log(1 + exp(z)) - y z``.
     """
+
+    compiled_output = "logistic_cross_entropy"
 
     name = "logistic"
 

@@ -44,6 +44,8 @@ class SquaredError:
     the targets, while its gradient is that of the sum used here).
     """
 
+    compiled_output = "squared_error"
+
     name = "identity"
 
     def predict(self, z):
@@ -94,6 +96,8 @@ class Huber(SquaredError):
     step must stay stable where the residuals fall within ``epsilon``.
     """
 
+    compiled_output = "huber"
+
     def __init__(self, epsilon):
         self.epsilon = epsilon
 
@@ -119,6 +123,8 @@ class PoissonDeviance(SquaredError):
     fit, so the objective is never negative (as the training loop's
     divergence checks need) and its values are ``MLPRegressor``'s.
     """
+
+    compiled_output = "poisson"
 
     name = "exp"
 
