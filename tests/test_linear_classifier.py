@@ -15,13 +15,6 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_class_weight
 
 from skgd import GDClassifier
-from skgd.losses._classification import (
-    BinaryLogLoss,
-    Hinge,
-    ModifiedHuber,
-    MultinomialLogLoss,
-    SquaredHinge,
-)
 from skgd.training._loop import DivergenceError
 
 MARGIN_LOSSES = ["hinge", "modified_huber", "squared_hinge", "perceptron"]
@@ -105,55 +98,7 @@ def test_log_loss_converges_to_logistic_regression(loader):
     assert_allclose(ours.intercept_, theirs.intercept_, atol=1e-5 * scale)
 
 
-# -- the losses ----------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "loss",
-    [BinaryLogLoss(), Hinge(1.0), Hinge(0.0), SquaredHinge(), ModifiedHuber()],
-    ids=["log", "hinge", "perceptron", "squared_hinge", "modified_huber"],
-)
-def test_margin_losses_follow_sgdclassifier_definitions(loss):
-    m = np.array([-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0])
-    expected = {
-        "BinaryLogLoss": np.log1p(np.exp(-m)),
-        "Hinge": np.maximum(0, getattr(loss, "threshold", 0) - m),
-        "SquaredHinge": np.maximum(0, 1 - m) ** 2,
-        "ModifiedHuber": np.where(m < -1, -4 * m, np.maximum(0, 1 - m) ** 2),
-    }[type(loss).__name__]
-    values, _ = loss.of_margin(m)
-    assert_allclose(values, expected)
-
-
-@pytest.mark.parametrize(
-    "loss",
-    [
-        BinaryLogLoss(),
-        Hinge(1.0),
-        SquaredHinge(),
-        ModifiedHuber(),
-        MultinomialLogLoss(),
-    ],
-    ids=["log", "hinge", "squared_hinge", "modified_huber", "multinomial"],
-)
-def test_loss_derivatives_match_finite_differences(loss):
-    rng = np.random.RandomState(0)
-    k = 3 if isinstance(loss, MultinomialLogLoss) else 2
-    y = np.eye(k)[rng.randint(k, size=6)]
-    # Away from the hinges' kinks, where the derivative is defined.
-    z = rng.uniform(-2.5, 2.5, size=(6, k))
-    z[np.isclose(np.abs(z), 1, atol=0.05)] += 0.2
-    weight = rng.uniform(0.5, 2, size=6)
-    _, grad = loss.total_gradient(z.copy(), y, weight)
-    h = 1e-6
-    numeric = np.zeros_like(z)
-    for index in np.ndindex(z.shape):
-        step = np.zeros_like(z)
-        step[index] = h
-        plus, _ = loss.total_gradient(z + step, y, weight)
-        minus, _ = loss.total_gradient(z - step, y, weight)
-        numeric[index] = (plus - minus) / (2 * h)
-    assert_allclose(grad, numeric, rtol=1e-5, atol=1e-7)
+# -- the losses in the model (the loss objects alone: test_losses.py) ----------
 
 
 def test_model_gradient_matches_finite_differences(iris):

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import sklearn
+from _recorders import RecordingRegressor
 from _scaling import centred_sparse, standardise
 from scipy.special import expit, xlogy
 from sklearn.base import clone
@@ -551,20 +552,11 @@ def test_partial_fit_streams_chunks_like_fit():
         MLPGDRegressor(early_stopping=True).partial_fit(X_train, y_train)
 
 
-class _RecordingRegressor(MLPGDRegressor):
-    """Keeps the validation data early stopping held out."""
-
-    def _split_validation(self, X, y, sample_weight, random_state):
-        train, validation = super()._split_validation(X, y, sample_weight, random_state)
-        self.validation_data_ = validation
-        return train, validation
-
-
 def test_early_stopping_scores_r2_and_restores_the_best_weights():
     X, y = make_regression(
         n_samples=300, n_features=30, n_informative=5, noise=30.0, random_state=0
     )
-    reg = _RecordingRegressor(
+    reg = RecordingRegressor(
         (64,),
         learning_rate=0.03,
         early_stopping=True,

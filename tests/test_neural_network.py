@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import sklearn
+from _recorders import RecordingClassifier
 from _scaling import centred_sparse, standardise
 from scipy.special import expit, logsumexp
 from sklearn.datasets import (
@@ -453,20 +454,11 @@ def test_warm_start_with_another_architecture_raises():
         clf.set_params(hidden_layer_sizes=(4,)).fit(X, np.arange(40) % 3)
 
 
-class _RecordingClassifier(MLPGDClassifier):
-    """Keeps the validation data early stopping held out."""
-
-    def _split_validation(self, X, y, sample_weight, random_state):
-        train, validation = super()._split_validation(X, y, sample_weight, random_state)
-        self.validation_data_ = validation
-        return train, validation
-
-
 def test_early_stopping_restores_the_best_weights():
     X, y = make_classification(
         n_samples=300, n_features=20, n_informative=3, flip_y=0.2, random_state=0
     )
-    clf = _RecordingClassifier(
+    clf = RecordingClassifier(
         (64,),
         learning_rate=0.02,
         early_stopping=True,

@@ -15,8 +15,9 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pytest
+from _equality import assert_same, fitted_attributes
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, InconsistentVersionWarning
 from sklearn.model_selection import GridSearchCV
 
@@ -65,38 +66,6 @@ def _outputs(est, X, y):
     return out
 
 
-def _fitted_attributes(est):
-    return {
-        name: value
-        for name, value in vars(est).items()
-        if name.endswith("_") and not name.startswith("_")
-    }
-
-
-def _assert_same(a, b, where="estimator"):
-    """Exact equality, recursing into containers and estimators."""
-    if isinstance(a, dict):
-        assert a.keys() == b.keys(), where
-        for key in a:
-            _assert_same(a[key], b[key], f"{where}.{key}")
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), where
-        for i, (u, v) in enumerate(zip(a, b, strict=True)):
-            _assert_same(u, v, f"{where}[{i}]")
-    elif isinstance(a, np.ndarray):
-        assert_array_equal(a, b, err_msg=where)
-        assert a.dtype == b.dtype, where
-    elif isinstance(a, BaseEstimator):
-        assert type(a) is type(b), where
-        _assert_same(a.get_params(deep=False), b.get_params(deep=False), where)
-    elif isinstance(a, np.random.RandomState):
-        _assert_same(a.get_state(), b.get_state(), where)
-    elif isinstance(a, float) and np.isnan(a):
-        assert np.isnan(b), where
-    else:
-        assert a == b, where
-
-
 def _round_trip(est, how, tmp_path):
     if how == "pickle":
         return pickle.loads(pickle.dumps(est, protocol=pickle.HIGHEST_PROTOCOL))
@@ -127,11 +96,11 @@ def test_unfitted_round_trip(kind, how, tmp_path):
     X, y = _data(kind)
     est = _make(kind, optimizer=Adam(beta_2=0.99), schedule=CosineAnnealing())
     loaded = _round_trip(est, how, tmp_path)
-    _assert_same(loaded.get_params(deep=True), est.get_params(deep=True))
+    assert_same(loaded.get_params(deep=True), est.get_params(deep=True))
     assert not hasattr(loaded, "_state")
     _quiet(est.fit, X, y)
     _quiet(loaded.fit, X, y)
-    _assert_same(_fitted_attributes(loaded), _fitted_attributes(est))
+    assert_same(fitted_attributes(loaded), fitted_attributes(est))
 
 
 @pytest.mark.parametrize("how", SERIALIZERS)
@@ -140,7 +109,7 @@ def test_fitted_round_trip_predicts_identically(kind, how, tmp_path):
     X, y = _data(kind)
     est = _quiet(_make(kind, max_iter=20).fit, X, y)
     loaded = _round_trip(est, how, tmp_path)
-    _assert_same(_fitted_attributes(loaded), _fitted_attributes(est))
+    assert_same(fitted_attributes(loaded), fitted_attributes(est))
     X_new, y_new = _data(kind, n_samples=50, seed=1)
     expected = _outputs(est, X_new, y_new)
     for now, then in zip(_outputs(loaded, X_new, y_new), expected, strict=True):
@@ -166,15 +135,15 @@ def test_mid_training_round_trip_continues_bit_identically(optimizer, tmp_path):
         buffers = slots[0].values()
         assert buffers and all(np.any(np.asarray(b) != 0) for b in buffers)
     loaded = _round_trip(est, "pickle", tmp_path)
-    _assert_same(loaded._state.optimizer.slots, slots, "slots")
+    assert_same(loaded._state.optimizer.slots, slots, "slots")
     assert loaded._state.optimizer.t == est._state.optimizer.t > 0
-    _assert_same(loaded._state.random_state, est._state.random_state)
+    assert_same(loaded._state.random_state, est._state.random_state)
     for model in (est, loaded):
         for _ in range(3):
             model.partial_fit(X, y)
     assert_array_equal(loaded.coef_, est.coef_)
     assert_array_equal(loaded.intercept_, est.intercept_)
-    _assert_same(_fitted_attributes(loaded), _fitted_attributes(est))
+    assert_same(fitted_attributes(loaded), fitted_attributes(est))
 
 
 @pytest.mark.parametrize("how", SERIALIZERS)
@@ -193,8 +162,8 @@ def test_mid_training_round_trip_of_both_estimators(kind, how, tmp_path):
         for rows in chunks[2:]:
             _partial_fit(model, X[rows], y[rows])
         model.fit(X, y)  # a warm start carries the state on
-    _assert_same(_fitted_attributes(saved), _fitted_attributes(never_saved))
-    _assert_same(saved._state.optimizer.slots, never_saved._state.optimizer.slots)
+    assert_same(fitted_attributes(saved), fitted_attributes(never_saved))
+    assert_same(saved._state.optimizer.slots, never_saved._state.optimizer.slots)
 
 
 @pytest.mark.parametrize("kind", ESTIMATORS)
@@ -208,7 +177,7 @@ def test_saving_does_not_disturb_training(kind, tmp_path):
     pickle.dumps(saved)
     for model in (saved, untouched):
         _partial_fit(model, X, y)
-    _assert_same(_fitted_attributes(saved), _fitted_attributes(untouched))
+    assert_same(fitted_attributes(saved), fitted_attributes(untouched))
 
 
 # -- determinism -------------------------------------------------------------------
@@ -233,9 +202,9 @@ def test_same_random_state_gives_bit_identical_models(kind):
     X, y = _data(kind)
     first = _quiet(_randomised(kind, 7).fit, X, y)
     second = _quiet(_randomised(kind, 7).fit, X, y)
-    _assert_same(_fitted_attributes(first), _fitted_attributes(second))
+    assert_same(fitted_attributes(first), fitted_attributes(second))
     from_instance = _quiet(_randomised(kind, np.random.RandomState(7)).fit, X, y)
-    _assert_same(_fitted_attributes(from_instance), _fitted_attributes(first))
+    assert_same(fitted_attributes(from_instance), fitted_attributes(first))
     # the seed matters, so the equalities above are not vacuous
     other = _quiet(_randomised(kind, 8).fit, X, y)
     coef = "coef_" if kind == "regressor" else "coefs_"
@@ -250,7 +219,7 @@ def test_refitting_a_clone_gives_the_same_model(kind):
     est = _quiet(_randomised(kind, 3).fit, X, y)
     again = _quiet(clone(est).fit, X, y)
     refit = _quiet(est.fit, X, y)  # fitting twice starts afresh
-    _assert_same(_fitted_attributes(again), _fitted_attributes(refit))
+    assert_same(fitted_attributes(again), fitted_attributes(refit))
 
 
 def _grid_search(kind, n_jobs):
@@ -275,9 +244,9 @@ def test_grid_search_is_identical_with_one_or_two_processes(kind):
         if key.startswith(("split", "mean_test", "std_test", "rank")):
             assert_array_equal(parallel.cv_results_[key], values, err_msg=key)
     assert parallel.best_params_ == serial.best_params_
-    _assert_same(
-        _fitted_attributes(parallel.best_estimator_),
-        _fitted_attributes(serial.best_estimator_),
+    assert_same(
+        fitted_attributes(parallel.best_estimator_),
+        fitted_attributes(serial.best_estimator_),
     )
 
 
@@ -316,7 +285,7 @@ def test_pickles_of_release_0_1_0_train_on():
         assert np.all(np.isfinite(est.predict(rows).astype(float))), name
         # Fitting afresh forgets the old state: as a new estimator would.
         refit = _quiet(clone(est).fit, rows, y)
-        _assert_same(
-            _fitted_attributes(_quiet(est.fit, rows, y)), _fitted_attributes(refit)
+        assert_same(
+            fitted_attributes(_quiet(est.fit, rows, y)), fitted_attributes(refit)
         )
         assert before.shape == est.predict(rows).shape, name

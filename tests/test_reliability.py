@@ -12,8 +12,8 @@ import warnings
 
 import numpy as np
 import pytest
+from _equality import assert_same, fitted_attributes
 from numpy.testing import assert_array_equal
-from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils._param_validation import (
@@ -690,31 +690,8 @@ def test_invalid_optimizer_set_after_fitting_raises(kind, method):
 def _public(est):
     """Copies of the fitted attributes (names ending in an underscore)."""
     return {
-        name: copy.deepcopy(value)
-        for name, value in vars(est).items()
-        if name.endswith("_") and not name.startswith("_")
+        name: copy.deepcopy(value) for name, value in fitted_attributes(est).items()
     }
-
-
-def _assert_same(a, b, where="estimator"):
-    """Exact equality of fitted attributes, NaN equal to NaN."""
-    if isinstance(a, dict):
-        assert a.keys() == b.keys(), where
-        for key in a:
-            _assert_same(a[key], b[key], f"{where}.{key}")
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), where
-        for i, (u, v) in enumerate(zip(a, b, strict=True)):
-            _assert_same(u, v, f"{where}[{i}]")
-    elif isinstance(a, np.ndarray):
-        assert_array_equal(a, b, err_msg=where)
-    elif isinstance(a, BaseEstimator):
-        assert type(a) is type(b), where
-        _assert_same(a.get_params(), b.get_params(), where)
-    elif isinstance(a, float) and np.isnan(a):
-        assert np.isnan(b), where
-    else:
-        assert a == b, where
 
 
 def _predictions(est, X):
@@ -807,14 +784,14 @@ def test_failed_call_keeps_the_fitted_state(kind, method, params, build, match):
     with pytest.raises(ALLOWED, match=match):
         _train(est, "fit" if method == "warm fit" else "partial_fit", **call)
     est.set_params(**saved)
-    _assert_same(_public(est), before)
+    assert_same(_public(est), before, dtype=False, deep=True)
     for now, then in zip(_predictions(est, X), predictions, strict=True):
         assert_array_equal(now, then)
     # and training goes on exactly as if the failed call had never been made
     for model in (est, twin):
         _train(model, "partial_fit", X, y)
         _train(model, "fit", X, y)
-    _assert_same(_public(est), _public(twin))
+    assert_same(_public(est), _public(twin), dtype=False, deep=True)
 
 
 @pytest.mark.parametrize(
@@ -852,7 +829,7 @@ def test_failed_fresh_fit_keeps_the_fitted_state(kind, shifted):
         assert_array_equal(now, then)
     for model in (est, twin):
         _train(model, "partial_fit", X, y)
-    _assert_same(_public(est), _public(twin))
+    assert_same(_public(est), _public(twin), dtype=False, deep=True)
 
 
 # -- divergence ----------------------------------------------------------------------
