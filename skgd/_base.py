@@ -33,14 +33,10 @@ from .training._callbacks import (
     fitted_attributes,
     start_callbacks,
 )
-from .training._loop import (
-    LoopConfig,
-    TrainingState,
-    stop_message,
-    train,
-    train_full_batch,
-)
+from .training._loop import train, train_full_batch
+from .training._state import LoopConfig, TrainingState
 from .training._statistics import warn_if_spreads_changed
+from .training._stopping import stop_message
 
 
 def training_method(method):
@@ -246,7 +242,7 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         raise NotImplementedError
 
     def _build_model(self, params, n_features):
-        """Return the :class:`skgd.training._loop.Model` for ``params``."""
+        """Return the :class:`skgd.training._state.Model` for ``params``."""
         raise NotImplementedError
 
     def _set_fitted(self, params):
@@ -364,7 +360,7 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         :meth:`_set_history`); 1: as trained."""
         return 1.0
 
-    def _batch_size(self, n_samples):
+    def _smallest_batch(self, n_samples):
         """The smallest batch of an epoch over ``n_samples`` rows.
 
         An epoch makes ``n_samples // batch_size`` batches of near-equal size
@@ -430,7 +426,9 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
             return 1.0, scale
         if self.learning_rate != "auto":
             return float(self.learning_rate), scale
-        batch_size = self._batch_size(X.shape[0] if n_samples is None else n_samples)
+        batch_size = self._smallest_batch(
+            X.shape[0] if n_samples is None else n_samples
+        )
         lipschitz, estimate = self._step_size_hints(X, y, sample_weight, batch_size)
         scale = estimate if scale is None else scale
         rate = float(optimizer.auto_learning_rate(lipschitz, scale))
@@ -507,7 +505,7 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         return 0 if average is False else int(average)
 
     def _loop_config(self, n_samples, schedule, state, partial):
-        batch_size = self._batch_size(n_samples)
+        batch_size = self._smallest_batch(n_samples)
         return LoopConfig(
             schedule=schedule,
             batch_size=batch_size,

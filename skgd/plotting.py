@@ -212,6 +212,91 @@ def _default_names(estimators):
     return names
 
 
+def _draw_loss_curves(
+    ax, curves, labels, kwargs_list, validation, draw_validation, log_scale
+):
+    """Draw each loss curve against its epochs on ``ax``; return the lines.
+
+    A curve without a label is called "training loss" when its validation
+    curve is drawn too, so that the legend tells the two apart.
+    """
+    lines = []
+    for curve, label, kwargs, scores in zip(
+        curves, labels, kwargs_list, validation, strict=True
+    ):
+        if label is None and draw_validation and scores is not None:
+            label = "training loss"
+        if label is not None:
+            kwargs.setdefault("label", label)
+        (line,) = ax.plot(np.arange(1, curve.size + 1), curve, **kwargs)
+        lines.append(line)
+    ax.set_xlabel("Epoch")
+    ax.set_ylabel("Training loss")
+    if log_scale:
+        ax.set_yscale("log")
+    _integer_epochs(ax)
+    return lines
+
+
+def _draw_validation_curves(ax, lines, labels, validation):
+    """Draw the validation scores on a twin y-axis of ``ax``.
+
+    Each validation curve is dashed, in the colour of its loss curve
+    (``lines``). Returns the twin axes and the validation lines.
+    """
+    validation_ax = ax.twinx()
+    validation_lines = []
+    for line, label, scores in zip(lines, labels, validation, strict=True):
+        if scores is None:
+            continue
+        (vline,) = validation_ax.plot(
+            np.arange(1, scores.size + 1),
+            scores,
+            linestyle="--",
+            color=line.get_color(),
+            label=(
+                "validation score" if label is None else f"{label}, validation score"
+            ),
+        )
+        validation_lines.append(vline)
+    validation_ax.set_ylabel("Validation score")
+    # Keep ax_ (and so its legend) on top of the twin axes, which
+    # takes over the background.
+    validation_ax.patch.set_visible(True)
+    validation_ax.patch.set_facecolor(ax.get_facecolor())
+    validation_ax.set_zorder(ax.get_zorder() - 1)
+    ax.patch.set_visible(False)
+    return validation_ax, validation_lines
+
+
+def _add_legend(ax, lines, draw_validation):
+    """Add a legend of the labelled ``lines`` to ``ax``, if any is labelled."""
+    handles = [line for line in lines if _has_label(line)]
+    if handles:
+        # "best" would only avoid the lines of ax_, not those of the twin
+        # axes; losses fall and scores rise, so their curves tend to
+        # leave the middle of the right-hand side free.
+        ax.legend(handles=handles, loc="center right" if draw_validation else None)
+
+
+def _histories(estimators):
+    """The ``(loss_curve_, validation_scores_)`` of each of ``estimators``."""
+    if not estimators:
+        raise ValueError("from_estimators needs at least one estimator.")
+    return [_history(est) for est in estimators]
+
+
+def _estimator_names(estimators, names):
+    """One legend label per estimator: ``names``, checked, or the defaults."""
+    if names is None:
+        return _default_names(estimators)
+    if isinstance(names, str) or len(names) != len(estimators):
+        raise ValueError(
+            f"names must hold one label per estimator ({len(estimators)})."
+        )
+    return names
+
+
 class LossCurveDisplay:
     """Training loss of one or several estimators against the epochs.
 
@@ -317,57 +402,15 @@ class LossCurveDisplay:
         draw_validation = plot_validation and any(v is not None for v in validation)
 
         ax = _new_axes(ax, plt)
-        lines = []
-        for curve, label, kwargs, scores in zip(
-            curves, labels, kwargs_list, validation, strict=True
-        ):
-            if label is None and draw_validation and scores is not None:
-                label = "training loss"
-            if label is not None:
-                kwargs.setdefault("label", label)
-            (line,) = ax.plot(np.arange(1, curve.size + 1), curve, **kwargs)
-            lines.append(line)
-        ax.set_xlabel("Epoch")
-        ax.set_ylabel("Training loss")
-        if log_scale:
-            ax.set_yscale("log")
-        _integer_epochs(ax)
-
+        lines = _draw_loss_curves(
+            ax, curves, labels, kwargs_list, validation, draw_validation, log_scale
+        )
         validation_ax, validation_lines = None, None
         if draw_validation:
-            validation_ax = ax.twinx()
-            validation_lines = []
-            for line, label, scores in zip(lines, labels, validation, strict=True):
-                if scores is None:
-                    continue
-                (vline,) = validation_ax.plot(
-                    np.arange(1, scores.size + 1),
-                    scores,
-                    linestyle="--",
-                    color=line.get_color(),
-                    label=(
-                        "validation score"
-                        if label is None
-                        else f"{label}, validation score"
-                    ),
-                )
-                validation_lines.append(vline)
-            validation_ax.set_ylabel("Validation score")
-            # Keep ax_ (and so its legend) on top of the twin axes, which
-            # takes over the background.
-            validation_ax.patch.set_visible(True)
-            validation_ax.patch.set_facecolor(ax.get_facecolor())
-            validation_ax.set_zorder(ax.get_zorder() - 1)
-            ax.patch.set_visible(False)
-
-        handles = [
-            line for line in lines + (validation_lines or []) if _has_label(line)
-        ]
-        if handles:
-            # "best" would only avoid the lines of ax_, not those of the twin
-            # axes; losses fall and scores rise, so their curves tend to
-            # leave the middle of the right-hand side free.
-            ax.legend(handles=handles, loc="center right" if draw_validation else None)
+            validation_ax, validation_lines = _draw_validation_curves(
+                ax, lines, labels, validation
+            )
+        _add_legend(ax, lines + (validation_lines or []), draw_validation)
 
         self.ax_ = ax
         self.figure_ = ax.figure
@@ -439,15 +482,11 @@ class LossCurveDisplay:
         >>> plt.close(display.figure_)
         """
         _pyplot(f"{cls.__name__}.from_estimator")
-        curve, scores = _history(estimator)
+        history = _history(estimator)
         if name is None:
             name = _estimator_label(estimator)
-        display = cls(loss_curves=[curve], validation_scores=[scores], names=[name])
-        return display.plot(
-            ax=ax,
-            log_scale=log_scale,
-            plot_validation=plot_validation,
-            line_kwargs=line_kwargs,
+        return cls._from_histories(
+            [history], [name], ax, log_scale, plot_validation, line_kwargs
         )
 
     @classmethod
@@ -513,15 +552,17 @@ class LossCurveDisplay:
         """
         _pyplot(f"{cls.__name__}.from_estimators")
         estimators = list(estimators)
-        if not estimators:
-            raise ValueError("from_estimators needs at least one estimator.")
-        histories = [_history(est) for est in estimators]
-        if names is None:
-            names = _default_names(estimators)
-        elif isinstance(names, str) or len(names) != len(estimators):
-            raise ValueError(
-                f"names must hold one label per estimator ({len(estimators)})."
-            )
+        histories = _histories(estimators)
+        names = _estimator_names(estimators, names)
+        return cls._from_histories(
+            histories, names, ax, log_scale, plot_validation, line_kwargs
+        )
+
+    @classmethod
+    def _from_histories(
+        cls, histories, names, ax, log_scale, plot_validation, line_kwargs
+    ):
+        """Plot ``(loss_curve, validation_scores)`` pairs with their ``names``."""
         display = cls(
             loss_curves=[curve for curve, _ in histories],
             validation_scores=[scores for _, scores in histories],

@@ -38,7 +38,8 @@ from skgd.losses._classification import CLASSIFICATION_LOSSES
 from skgd.losses._regression import REGRESSION_LOSSES
 from skgd.network import _backend as _compiled_network
 from skgd.optimizers import OptimizerState
-from skgd.training._loop import DivergenceError, reference_epochs
+from skgd.training._loop import reference_epochs
+from skgd.training._state import DivergenceError
 
 # Seeds of the default subset, and of the large set (run with -m fuzz).
 FAST_SEEDS = range(100)

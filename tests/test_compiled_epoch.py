@@ -26,7 +26,8 @@ from skgd.optimizers import (
     SGD,
 )
 from skgd.training import _loop as _training
-from skgd.training._loop import DivergenceError, reference_epochs
+from skgd.training._loop import reference_epochs
+from skgd.training._state import DivergenceError
 
 
 def test_the_compiled_extension_is_built():

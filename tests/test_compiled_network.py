@@ -24,11 +24,12 @@ from threadpoolctl import ThreadpoolController
 from skgd import MLPGDClassifier, MLPGDRegressor
 from skgd.network import _backend as compiled
 from skgd.network._activations import ACTIVATIONS as REGISTERED_ACTIVATIONS
-from skgd.network._classifier import _MLPModel
+from skgd.network._model import _MLPModel
 from skgd.optimizers import (
     SGD,
 )
-from skgd.training._loop import DivergenceError, reference_epochs
+from skgd.training._loop import reference_epochs
+from skgd.training._state import DivergenceError
 
 
 def test_the_compiled_extension_is_built():

@@ -19,10 +19,10 @@ from skgd import GDRegressor
 from skgd.linear import _epoch as linear_kernel
 from skgd.linear._backend import compiled_loss
 from skgd.losses._classification import CLASSIFICATION_LOSSES, get_classification_loss
+from skgd.losses._cross_entropy import OUTPUTS as CLASSIFIER_OUTPUTS
 from skgd.losses._regression import REGRESSION_LOSSES, SquaredError, get_regression_loss
 from skgd.network import _epoch as network_kernel
 from skgd.network._activations import ACTIVATIONS
-from skgd.network._outputs import OUTPUTS as CLASSIFIER_OUTPUTS
 from skgd.network._regression_outputs import REGRESSION_OUTPUTS, get_regression_output
 from skgd.optimizers import Adam, OptimizerState, available_optimizers, get_optimizer
 from skgd.optimizers._compiled import compiled_rule, declared_rule

@@ -15,7 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_class_weight
 
 from skgd import GDClassifier
-from skgd.training._loop import DivergenceError
+from skgd.training._state import DivergenceError
 
 MARGIN_LOSSES = ["hinge", "modified_huber", "squared_hinge", "perceptron"]
 LOSSES = ["log_loss", *MARGIN_LOSSES]

@@ -27,23 +27,23 @@ def test_loss_gradient_matches_finite_differences(loss):
     # Keep away from the kinks, where the derivative is not defined.
     r = r[np.min(np.abs(np.abs(r)[:, None] - [0.0, 0.1]), axis=1) > 1e-3]
     obj = get_regression_loss(loss, epsilon=0.1, quantile=0.3)
-    value, grad = obj.loss_gradient(r)
+    value, grad = obj.of_residual(r)
     h = 1e-6
-    numeric = (obj.loss_gradient(r + h)[0] - obj.loss_gradient(r - h)[0]) / (2 * h)
+    numeric = (obj.of_residual(r + h)[0] - obj.of_residual(r - h)[0]) / (2 * h)
     assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8)
     assert value.shape == r.shape and np.all(value >= 0)
 
 
 def test_loss_values():
     r = np.array([-3.0, -0.05, 0.0, 2.0])
-    assert_allclose(get_regression_loss("squared_error").loss_gradient(r)[0], r**2 / 2)
-    huber = get_regression_loss("huber", epsilon=1.0).loss_gradient(r)[0]
+    assert_allclose(get_regression_loss("squared_error").of_residual(r)[0], r**2 / 2)
+    huber = get_regression_loss("huber", epsilon=1.0).of_residual(r)[0]
     assert_allclose(huber, [2.5, 0.00125, 0.0, 1.5])
-    eps = get_regression_loss("epsilon_insensitive", epsilon=0.1).loss_gradient(r)[0]
+    eps = get_regression_loss("epsilon_insensitive", epsilon=0.1).of_residual(r)[0]
     assert_allclose(eps, [2.9, 0.0, 0.0, 1.9])
     sq_eps = get_regression_loss("squared_epsilon_insensitive", epsilon=0.1)
-    assert_allclose(sq_eps.loss_gradient(r)[0], [2.9**2, 0.0, 0.0, 1.9**2])
-    quantile = get_regression_loss("quantile", quantile=0.8).loss_gradient(r)[0]
+    assert_allclose(sq_eps.of_residual(r)[0], [2.9**2, 0.0, 0.0, 1.9**2])
+    quantile = get_regression_loss("quantile", quantile=0.8).of_residual(r)[0]
     # r = p - y: r < 0 is an under-prediction, weighted by the quantile.
     assert_allclose(quantile, [2.4, 0.04, 0.0, 0.4])
 

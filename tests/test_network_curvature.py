@@ -14,9 +14,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
+from skgd import MLPGDClassifier
+from skgd.losses._cross_entropy import OUTPUTS
 from skgd.network import _curvature as _network_curvature
-from skgd.network._classifier import MLPGDClassifier, _Layout, _MLPModel
-from skgd.network._outputs import OUTPUTS
+from skgd.network._model import _Layout, _MLPModel
 
 
 def _glorot(layer_units, activation, seed):

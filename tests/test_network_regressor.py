@@ -22,7 +22,7 @@ from sklearn.utils.fixes import parse_version
 
 from skgd import MLPGDRegressor
 from skgd.network._activations import ACTIVATIONS
-from skgd.network._classifier import _Layout, _MLPModel
+from skgd.network._model import _Layout, _MLPModel
 from skgd.network._regression_outputs import REGRESSION_OUTPUTS, get_regression_output
 
 N_FEATURES = 4

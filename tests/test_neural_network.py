@@ -25,9 +25,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.fixes import parse_version
 
+from skgd import MLPGDClassifier
+from skgd.losses._cross_entropy import OUTPUTS
 from skgd.network._activations import ACTIVATIONS
-from skgd.network._classifier import MLPGDClassifier, _Layout, _MLPModel
-from skgd.network._outputs import OUTPUTS
+from skgd.network._model import _Layout, _MLPModel
 
 N_FEATURES = 5
 

@@ -733,7 +733,7 @@ def test_weight_decay_skips_the_intercept(optimizer):
 
 
 def _trained_biases(clf):
-    from skgd.network._classifier import _Layout
+    from skgd.network._model import _Layout
 
     return _Layout(clf._setup.layer_units).views(clf._state.params)[1]
 

@@ -21,7 +21,7 @@ from sklearn.preprocessing import StandardScaler
 from skgd import GDRegressor, MLPGDClassifier, MLPGDRegressor
 from skgd.optimizers import Adam
 from skgd.training._batching import TrainingData, _batches
-from skgd.training._loop import DivergenceError
+from skgd.training._state import DivergenceError
 
 
 @pytest.fixture(scope="module")

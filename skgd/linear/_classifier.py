@@ -17,10 +17,10 @@ from sklearn.utils.validation import (
 )
 
 from .._base import BaseGradientDescent, steps_on_chunks, training_method
+from .._labels import check_labels, weigh_classes
+from .._labels import fit_binarizer as _fit_binarizer
 from .._validation import canonical_csr, check_structure, keep_sparse
 from ..losses._classification import CLASSIFICATION_LOSSES, get_classification_loss
-from ..network._outputs import check_labels, weigh_classes
-from ..network._outputs import fit_binarizer as _fit_binarizer
 from ..training._statistics import nonzero_rows
 from ._model import OPTIMIZER_CONSTRAINT, _BaseLinear, _LinearModel
 

@@ -20,7 +20,7 @@ from .._base import BaseGradientDescent, _hook_data
 from ..losses._regression import Penalty
 from ..optimizers import Optimizer, available_optimizers, get_optimizer
 from ..schedules import get_schedule
-from ..training._loop import Model
+from ..training._state import Model
 from ..training._statistics import (
     column_spreads,
     feature_sums,

@@ -6,13 +6,16 @@ loss* depends on the margin ``m = s z`` with the sign ``s = 2 y - 1``; with
 several classes each column is its own binary problem (one-vs-rest), as in
 ``SGDClassifier``. The *multinomial* loss couples the columns: it is the
 cross-entropy of the softmax of ``z`` (true multinomial logistic
-regression). Every loss returns the weighted sum of the losses and their
-derivatives with respect to ``z`` in one pass; the definitions are those of
-``SGDClassifier`` (``hinge``'s margin is 1, ``perceptron``'s 0).
+regression), in :mod:`skgd.losses._cross_entropy`. Every loss returns the
+weighted sum of the losses and their derivatives with respect to ``z`` in
+one pass; the definitions are those of ``SGDClassifier`` (``hinge``'s
+margin is 1, ``perceptron``'s 0).
 """
 
 import numpy as np
 from scipy.special import expit
+
+from ._cross_entropy import MultinomialLogLoss
 
 
 class _MarginLoss:
@@ -96,41 +99,6 @@ class BinaryLogLoss(_MarginLoss):
 
     def of_margin(self, m):
         return np.logaddexp(0.0, -m), -expit(-m)
-
-
-class MultinomialLogLoss:
-    """``logsumexp(z) - z[k]`` for the class ``k``: the softmax cross-entropy."""
-
-    compiled_loss = "multinomial_log"
-
-    # The Hessian of the softmax cross-entropy is diag(p) - p p^T, whose
-    # largest eigenvalue is at most 1/2.
-    curvature = 0.5
-    smooth = True
-
-    def total_gradient(self, z, y, weight=None):
-        """The (weighted) sum of the losses; ``z`` becomes ``softmax(z) - y``.
-
-        The log-sum-exp is shifted by each row's largest value (no overflow),
-        in plain NumPy: SciPy's ``logsumexp`` costs a quarter of a millisecond
-        per call in array-API dispatch, more than a small batch's arithmetic.
-        """
-        picked = np.einsum("ij,ij->i", z, y)
-        # Column by column, then a product with ones: NumPy's reductions
-        # along a short last axis cost several times more.
-        top = z[:, 0].copy()
-        for column in range(1, z.shape[1]):
-            np.maximum(top, z[:, column], out=top)
-        z -= top[:, np.newaxis]
-        np.exp(z, out=z)
-        total = z @ np.ones(z.shape[1], z.dtype)
-        z /= total[:, np.newaxis]
-        losses = np.log(total) + top - picked
-        z -= y
-        if weight is not None:
-            losses = losses * weight
-            z *= weight[:, np.newaxis]
-        return float(losses.sum()), z
 
 
 CLASSIFICATION_LOSSES = (

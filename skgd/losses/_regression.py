@@ -2,12 +2,24 @@
 
 Every loss works on a residual ``r = prediction - y`` and returns the
 per-sample loss and its derivative with respect to the prediction in one
-pass, so a training step costs one evaluation. The conventions are those of
-``SGDRegressor``: ``squared_error`` is ``r**2 / 2`` and the others follow the
-same formulas as scikit-learn's ``_sgd_fast`` module.
+pass (:meth:`_Loss.of_residual`), so a training step costs one evaluation.
+The conventions are those of ``SGDRegressor``: ``squared_error`` is
+``r**2 / 2`` and the others follow the same formulas as scikit-learn's
+``_sgd_fast`` module.
+
+The same objects are the network regressor's output units: the squared
+error and Huber's loss with the identity output, and the Poisson deviance
+with the exponential one. As an output unit (:class:`_Output`), a loss maps
+the network's last pre-activations ``z`` (one row per sample, one column per
+target) to predictions, gives the weighted loss and its gradient with
+respect to ``z`` (:meth:`loss_gradient`, where back-propagation starts), the
+validation score (R², as ``MLPRegressor``), and the derivatives in ``z``
+that the automatic step size needs (:mod:`skgd.network._curvature`).
 """
 
 import numpy as np
+from scipy.special import xlogy
+from sklearn.metrics import r2_score
 
 
 class _Loss:
@@ -22,7 +34,7 @@ class _Loss:
     #: the class that declares it only.
     compiled_loss = None
 
-    def loss_gradient(self, r):
+    def of_residual(self, r):
         """Per-sample losses and their derivatives at residuals ``r``."""
         raise NotImplementedError
 
@@ -31,7 +43,7 @@ class _Loss:
 
         ``weight`` has one entry per row of ``r``.
         """
-        losses, grad = self.loss_gradient(r)
+        losses, grad = self.of_residual(r)
         if weight is not None:
             weight = weight if r.ndim == 1 else weight[:, None]
             losses = losses * weight
@@ -39,12 +51,72 @@ class _Loss:
         return float(losses.sum()), grad
 
 
-class SquaredError(_Loss):
-    """``r**2 / 2``: ordinary least squares."""
+def _diagonal_factor(root):
+    """Per row, the diagonal matrix of a row of ``root`` (shape ``(n, K, K)``)."""
+    factor = np.zeros((*root.shape, root.shape[1]))
+    index = np.arange(root.shape[1])
+    factor[:, index, index] = root
+    return factor
+
+
+def _weighted_sum(losses, weight):
+    """``sum(weight * losses)`` for a scalar or a column of weights."""
+    if np.ndim(weight) == 0:
+        return weight * float(losses.sum())
+    return float(weight[:, 0] @ losses.sum(axis=1))
+
+
+class _Output:
+    """A loss as the network regressor's output unit (see the module docstring).
+
+    ``loss_gradient(z, y, weight, out)`` returns the weighted sum of the
+    losses and writes their gradient in ``z`` to ``out``; ``gradient(z, y)``
+    gives the unweighted derivatives, ``hessian_product(z, rz)`` ``H_z rz``
+    per row and ``hessian_factor(z)`` ``A`` with ``A A^T = H_z``.
+    """
+
+    #: The output activation (``out_activation_``).
+    name = "identity"
+    #: The name of the network kernel's twin (``OUTPUTS`` in
+    #: skgd/network/_epoch.pyx), or None. Read from the declaring class only.
+    compiled_output = None
+
+    def score(self, z, y, sample_weight):
+        """R² of the predictions, averaged over the targets."""
+        return float(r2_score(y, self.predict(z), sample_weight=sample_weight))
+
+
+class _IdentityOutput(_Output):
+    """The identity output: the predictions are ``z``, and the second
+    derivative of the loss in ``z`` is at most 1, which the automatic step
+    size takes (for Huber's loss too: the step must stay stable where the
+    residuals fall within ``epsilon``)."""
+
+    def predict(self, z):
+        """The predictions of pre-activations ``z`` (a new array)."""
+        return z.copy()
+
+    def hessian_product(self, z, rz):
+        """``H_z rz`` per row: ``H_z`` is the identity."""
+        return rz.copy()
+
+    def hessian_factor(self, z):
+        """``A`` with ``A A^T = H_z`` per row."""
+        return _diagonal_factor(np.ones_like(z))
+
+
+class SquaredError(_IdentityOutput, _Loss):
+    """``r**2 / 2``: ordinary least squares.
+
+    The network regressor's default output: ``MLPRegressor``'s loss (with
+    several targets, it reports the mean over the targets, while its
+    gradient is that of the sum used here).
+    """
 
     compiled_loss = "squared_error"
+    compiled_output = "squared_error"
 
-    def loss_gradient(self, r):
+    def of_residual(self, r):
         return 0.5 * r * r, r
 
     def total_gradient(self, r, weight=None):
@@ -54,22 +126,59 @@ class SquaredError(_Loss):
         grad = r * (weight if r.ndim == 1 else weight[:, None])
         return 0.5 * float(np.vdot(grad, r)), grad
 
+    def loss_gradient(self, z, y, weight, out):
+        """Return the weighted sum of the losses; write their gradient to ``out``.
 
-class Huber(_Loss):
-    """``r**2 / 2`` for ``|r| <= epsilon``, ``epsilon * |r| - epsilon**2 / 2`` else."""
+        ``weight`` is a scalar or a column of per-sample weights. The gradient
+        with respect to ``z`` is ``weight * (z - y)``.
+        """
+        np.subtract(z, y, out=out)
+        if np.ndim(weight) == 0:
+            loss = 0.5 * weight * float(np.vdot(out, out))
+            out *= weight
+            return loss
+        weighted = out * weight
+        loss = 0.5 * float(np.vdot(weighted, out))
+        out[...] = weighted
+        return loss
+
+    def gradient(self, z, y):
+        """The derivatives of the unweighted losses in ``z``."""
+        return z - y
+
+
+class Huber(_IdentityOutput, _Loss):
+    """``r**2 / 2`` for ``|r| <= epsilon``, ``epsilon * |r| - epsilon**2 / 2`` else.
+
+    As an output unit, with ``c = clip(r, -epsilon, epsilon)``, the loss is
+    ``c * (r - c / 2)`` and its derivative ``c``.
+    """
 
     compiled_loss = "huber"
+    compiled_output = "huber"
 
     def __init__(self, epsilon=0.1):
         self.epsilon = epsilon
 
-    def loss_gradient(self, r):
+    def of_residual(self, r):
         eps = self.epsilon
         abs_r = np.abs(r)
         inside = abs_r <= eps
         loss = np.where(inside, 0.5 * r * r, eps * abs_r - 0.5 * eps * eps)
         grad = np.where(inside, r, eps * np.sign(r))
         return loss, grad
+
+    def loss_gradient(self, z, y, weight, out):
+        """Return the weighted sum of the losses; write their gradient to ``out``."""
+        residual = z - y
+        np.clip(residual, -self.epsilon, self.epsilon, out=out)
+        residual -= 0.5 * out
+        residual *= out
+        out *= weight
+        return _weighted_sum(residual, weight)
+
+    def gradient(self, z, y):
+        return np.clip(z - y, -self.epsilon, self.epsilon)
 
 
 class EpsilonInsensitive(_Loss):
@@ -82,7 +191,7 @@ class EpsilonInsensitive(_Loss):
     def __init__(self, epsilon=0.1):
         self.epsilon = epsilon
 
-    def loss_gradient(self, r):
+    def of_residual(self, r):
         excess = np.abs(r) - self.epsilon
         outside = excess > 0
         return np.where(outside, excess, 0.0), np.where(outside, np.sign(r), 0.0)
@@ -98,7 +207,7 @@ class SquaredEpsilonInsensitive(_Loss):
     def __init__(self, epsilon=0.1):
         self.epsilon = epsilon
 
-    def loss_gradient(self, r):
+    def of_residual(self, r):
         excess = np.maximum(np.abs(r) - self.epsilon, 0.0)
         return excess * excess, 2.0 * excess * np.sign(r)
 
@@ -110,7 +219,7 @@ class AbsoluteError(_Loss):
 
     smooth = False
 
-    def loss_gradient(self, r):
+    def of_residual(self, r):
         return np.abs(r), np.sign(r)
 
 
@@ -124,13 +233,53 @@ class Quantile(_Loss):
     def __init__(self, quantile=0.5):
         self.quantile = quantile
 
-    def loss_gradient(self, r):
+    def of_residual(self, r):
         # r = p - y, so y >= p is r <= 0.
         q = self.quantile
         over = r > 0
         loss = np.where(over, (1.0 - q) * r, -q * r)
         grad = np.where(over, 1.0 - q, -q)
         return loss, grad.astype(r.dtype, copy=False)
+
+
+class PoissonDeviance(_Output):
+    """Exponential output (log link) with half the Poisson deviance.
+
+    A loss of the network regressor only. The prediction is ``mu = exp(z)``
+    and the loss of a target ``y log(y / mu) - y + mu``: ``exp(z) - y z``
+    plus a term of y alone. The gradient is the same, ``mu - y``, but the
+    loss is 0 for a perfect fit, so the objective is never negative (as the
+    training loop's divergence checks need) and its values are
+    ``MLPRegressor``'s.
+    """
+
+    compiled_output = "poisson"
+
+    name = "exp"
+
+    def predict(self, z):
+        return np.exp(z)
+
+    def loss_gradient(self, z, y, weight, out):
+        """Return the weighted sum of the losses; write their gradient to ``out``."""
+        np.exp(z, out=out)
+        losses = xlogy(y, y)
+        losses -= y * z
+        losses += out
+        losses -= y
+        out -= y
+        out *= weight
+        return _weighted_sum(losses, weight)
+
+    def gradient(self, z, y):
+        return np.exp(z) - y
+
+    def hessian_product(self, z, rz):
+        """``H_z rz`` per row: ``H_z = diag(exp(z))``."""
+        return np.exp(z) * rz
+
+    def hessian_factor(self, z):
+        return _diagonal_factor(np.exp(0.5 * z))
 
 
 REGRESSION_LOSSES = (

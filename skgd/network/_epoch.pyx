@@ -3,7 +3,7 @@
 """One epoch of the network's (mini-)batch gradient descent, compiled.
 
 This is the compiled backend of ``skgd.training._loop.run_epoch`` for
-``skgd.network._classifier._MLPModel`` with a built-in activation and optimizer.
+``skgd.network._model._MLPModel`` with a built-in activation and optimizer.
 It performs, batch by batch, exactly the steps of the NumPy reference loop
 (``_MLPModel.loss_grad`` and ``OptimizerState.step``):
 

@@ -1,157 +1,16 @@
-"""Targets, output units and losses of the network regressor.
+"""The network regressor's targets and output units.
 
-The network's last layer gives pre-activations ``z`` (one row per sample,
-one column per target). An output unit maps them to predictions,
-``mu = z`` (identity) or ``mu = exp(z)`` (the log link of the Poisson
-loss), and its loss compares ``mu`` with the targets ``y``; the losses of a
-sample are summed over its targets.
-
-An output unit has the interface of the classification ones
-(:mod:`skgd.network._outputs`): ``loss_gradient`` gives the weighted
-loss and its gradient with respect to ``z``, where back-propagation starts;
-``score`` the validation score (R², as ``MLPRegressor``); and ``gradient``,
-``hessian_product`` and ``hessian_factor`` the derivatives with respect to
-``z`` that the automatic step size needs (:mod:`skgd.network._curvature`).
-For the identity output and the squared error, as for the Poisson loss and
-its log link, the derivative of the loss with respect to ``z`` is
-``mu - y``.
+The output units are the regression losses of :mod:`skgd.losses._regression`
+(the squared error and Huber's loss with the identity output, the Poisson
+deviance with the exponential one), the same objects the linear models use;
+the losses of a sample are summed over its targets. Here: the choice of the
+output unit, the standardised-target wrapper :class:`StandardisedTarget`,
+and the checks and initial offset of the targets.
 """
 
 import numpy as np
-from scipy.special import xlogy
-from sklearn.metrics import r2_score
 
-
-def _diagonal_factor(root):
-    """Per row, the diagonal matrix of a row of ``root`` (shape ``(n, K, K)``)."""
-    factor = np.zeros((*root.shape, root.shape[1]))
-    index = np.arange(root.shape[1])
-    factor[:, index, index] = root
-    return factor
-
-
-def _weighted_sum(losses, weight):
-    """``sum(weight * losses)`` for a scalar or a column of weights."""
-    if np.ndim(weight) == 0:
-        return weight * float(losses.sum())
-    return float(weight[:, 0] @ losses.sum(axis=1))
-
-
-class SquaredError:
-    """Identity output with half the squared error, ``(z - y)**2 / 2``.
-
-    ``MLPRegressor``'s loss (with several targets, it reports the mean over
-    the targets, while its gradient is that of the sum used here).
-    """
-
-    compiled_output = "squared_error"
-
-    name = "identity"
-
-    def predict(self, z):
-        """The predictions of pre-activations ``z`` (a new array)."""
-        return z.copy()
-
-    def score(self, z, y, sample_weight):
-        """R² of the predictions, averaged over the targets."""
-        return float(r2_score(y, self.predict(z), sample_weight=sample_weight))
-
-    def loss_gradient(self, z, y, weight, out):
-        """Return the weighted sum of the losses; write their gradient to ``out``.
-
-        ``weight`` is a scalar or a column of per-sample weights. The gradient
-        with respect to ``z`` is ``weight * (z - y)``.
-        """
-        np.subtract(z, y, out=out)
-        if np.ndim(weight) == 0:
-            loss = 0.5 * weight * float(np.vdot(out, out))
-            out *= weight
-            return loss
-        weighted = out * weight
-        loss = 0.5 * float(np.vdot(weighted, out))
-        out[...] = weighted
-        return loss
-
-    def gradient(self, z, y):
-        """The derivatives of the unweighted losses in ``z``."""
-        return z - y
-
-    def hessian_product(self, z, rz):
-        """``H_z rz`` per row: ``H_z`` is the identity."""
-        return rz.copy()
-
-    def hessian_factor(self, z):
-        """``A`` with ``A A^T = H_z`` per row."""
-        return _diagonal_factor(np.ones_like(z))
-
-
-class Huber(SquaredError):
-    """Identity output with Huber's loss of the residual ``r = z - y``.
-
-    ``r**2 / 2`` for ``|r| <= epsilon`` and ``epsilon * (|r| - epsilon / 2)``
-    beyond: with ``c = clip(r, -epsilon, epsilon)``, the loss is
-    ``c * (r - c / 2)`` and its derivative ``c``. The second derivative is 1
-    or 0, so the curvature is at most the squared error's, which the
-    automatic step size takes (:meth:`hessian_product` is inherited): the
-    step must stay stable where the residuals fall within ``epsilon``.
-    """
-
-    compiled_output = "huber"
-
-    def __init__(self, epsilon):
-        self.epsilon = epsilon
-
-    def loss_gradient(self, z, y, weight, out):
-        """Return the weighted sum of the losses; write their gradient to ``out``."""
-        residual = z - y
-        np.clip(residual, -self.epsilon, self.epsilon, out=out)
-        residual -= 0.5 * out
-        residual *= out
-        out *= weight
-        return _weighted_sum(residual, weight)
-
-    def gradient(self, z, y):
-        return np.clip(z - y, -self.epsilon, self.epsilon)
-
-
-class PoissonDeviance(SquaredError):
-    """Exponential output (log link) with half the Poisson deviance.
-
-    The prediction is ``mu = exp(z)`` and the loss of a target
-    ``y log(y / mu) - y + mu``: ``exp(z) - y z`` plus a term of y alone.
-    The gradient is the same, ``mu - y``, but the loss is 0 for a perfect
-    fit, so the objective is never negative (as the training loop's
-    divergence checks need) and its values are ``MLPRegressor``'s.
-    """
-
-    compiled_output = "poisson"
-
-    name = "exp"
-
-    def predict(self, z):
-        return np.exp(z)
-
-    def loss_gradient(self, z, y, weight, out):
-        """Return the weighted sum of the losses; write their gradient to ``out``."""
-        np.exp(z, out=out)
-        losses = xlogy(y, y)
-        losses -= y * z
-        losses += out
-        losses -= y
-        out -= y
-        out *= weight
-        return _weighted_sum(losses, weight)
-
-    def gradient(self, z, y):
-        return np.exp(z) - y
-
-    def hessian_product(self, z, rz):
-        """``H_z rz`` per row: ``H_z = diag(exp(z))``."""
-        return np.exp(z) * rz
-
-    def hessian_factor(self, z):
-        return _diagonal_factor(np.exp(0.5 * z))
-
+from ..losses._regression import Huber, PoissonDeviance, SquaredError, _Output
 
 #: The ``loss`` parameter of the network regressor.
 REGRESSION_OUTPUTS = ("squared_error", "huber", "poisson")
@@ -166,7 +25,7 @@ def get_regression_output(loss, epsilon):
     return SquaredError()
 
 
-class StandardisedTarget:
+class StandardisedTarget(_Output):
     """An output unit trained on standardised targets.
 
     The network's outputs ``z`` predict ``(y - offset) / scale`` (``offset``
@@ -189,9 +48,6 @@ class StandardisedTarget:
 
     def predict(self, z):
         return z * self.scale + self.offset
-
-    def score(self, z, y, sample_weight):
-        return float(r2_score(y, self.predict(z), sample_weight=sample_weight))
 
     def loss_gradient(self, z, y, weight, out):
         return self.inner.loss_gradient(z, self._standardised(y), weight, out)

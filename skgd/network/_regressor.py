@@ -8,7 +8,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 
 from .._base import steps_on_chunks, training_method
-from ._classifier import _BaseMLP, _Layout, _shared_docs
+from ._base import _BaseMLP, _shared_docs
+from ._model import _Layout
 from ._regression_outputs import (
     REGRESSION_OUTPUTS,
     StandardisedTarget,

@@ -1,5 +1,5 @@
-# Checks shared by the compiled epochs (skgd/_linear_epoch.pyx,
-# skgd/_network_epoch.pyx): what every kernel entry verifies before it reads
+# Checks shared by the compiled epochs (skgd/linear/_epoch.pyx,
+# skgd/network/_epoch.pyx): what every kernel entry verifies before it reads
 # or writes a buffer, so that no argument can make it leave memory.
 
 from cpython.exc cimport PyErr_CheckSignals
