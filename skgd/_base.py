@@ -457,14 +457,14 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         optimizer = self._resolve_optimizer(partial)
         optimizer._validate_params()
         fields = _hook_data(data)
-        changed = not _same_hyperparameters(optimizer, state.optimizer.optimizer)
+        changed = not _same_hyperparameters(optimizer, state.optimizer_state.optimizer)
         if state.average is not None:
             params = state.params.copy()
         else:
             params = self._current_params()
         if changed:
             # A new update rule starts from fresh moments and step count.
-            state.optimizer = OptimizerState(optimizer, [params])
+            state.optimizer_state = OptimizerState(optimizer, [params])
         rate_changed = self.learning_rate != getattr(
             state, "learning_rate_param", self.learning_rate
         )
@@ -592,8 +592,8 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         if not partial:
             state.reset_monitoring()
         model = self._build_model(params, X.shape[1])
-        state.optimizer.decay_index = model.decay_index
-        state.optimizer.decay_scale = self._decay_scale(state)
+        state.optimizer_state.decay_index = model.decay_index
+        state.optimizer_state.decay_scale = self._decay_scale(state)
         max_epochs = 1 if partial else self.max_iter
         first_epoch = state.n_iter
 
@@ -608,7 +608,7 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         state.remaining = None
         if not partial:
             self._set_stopping_rule(config, model, data, start)
-        solver = state.optimizer.optimizer.full_batch
+        solver = state.optimizer_state.optimizer.full_batch
         if solver:
             self._check_full_batch(partial, model)
             config.average_start, state.average = 0, None
@@ -762,7 +762,7 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
             self.early_stopping,
             best,
             getattr(state, "remaining", None),
-            "iterations" if state.optimizer.optimizer.full_batch else "epochs",
+            "iterations" if state.optimizer_state.optimizer.full_batch else "epochs",
         )
 
     def _set_history(self, state, n_iter):
@@ -783,7 +783,7 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         self.loss_ = curve[-1]
         self.best_loss_ = unit * state.best_loss
         self.learning_rate_ = state.initial_learning_rate
-        self.optimizer_ = state.optimizer.optimizer
+        self.optimizer_ = state.optimizer_state.optimizer
         if self.early_stopping and state.validation_scores:
             self.validation_scores_ = list(state.validation_scores)
             self.best_validation_score_ = state.best_validation_score

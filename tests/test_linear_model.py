@@ -577,8 +577,8 @@ def test_decoupled_weight_decay_does_not_depend_on_the_units_of_y(optimizer, uni
     assert scaled.score(X, units * y) > 0.99
     assert scaled.score(X, units * y) == pytest.approx(unit.score(X, y), abs=1e-3)
     assert_allclose(scaled.coef_, units * unit.coef_, rtol=0.05)
-    assert scaled._state.optimizer.decay_scale == pytest.approx(
-        unit._state.optimizer.decay_scale / units
+    assert scaled._state.optimizer_state.decay_scale == pytest.approx(
+        unit._state.optimizer_state.decay_scale / units
     )
 
 
@@ -588,7 +588,7 @@ def test_an_explicit_learning_rate_decays_by_lr_times_weight_decay():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         reg.fit(X, y)
-    assert reg._state.optimizer.decay_scale == 1.0
+    assert reg._state.optimizer_state.decay_scale == 1.0
 
 
 @pytest.mark.parametrize("first_target", [None, 0.005, 2.0])

@@ -476,7 +476,7 @@ def test_float32_is_trained_in_float32():
     reg = MLPGDRegressor(**settings).fit(X.astype(np.float32), y.astype(np.float32))
     assert all(W.dtype == np.float32 for W in reg.coefs_ + reg.intercepts_)
     assert reg.predict(X.astype(np.float32)).dtype == np.float32
-    assert reg._state.optimizer.slots[0]["m"].dtype == np.float32
+    assert reg._state.optimizer_state.slots[0]["m"].dtype == np.float32
     reg64 = MLPGDRegressor(**settings).fit(X, y)
     assert reg64.coefs_[0].dtype == np.float64
     np.testing.assert_allclose(reg.coefs_[0], reg64.coefs_[0], rtol=1e-3, atol=1e-4)

@@ -392,7 +392,7 @@ def test_float32_is_trained_in_float32():
     clf = MLPGDClassifier((8,), max_iter=5, tol=None, random_state=0).fit(X32, y)
     assert all(W.dtype == np.float32 for W in clf.coefs_ + clf.intercepts_)
     assert clf.predict_proba(X32).dtype == np.float32
-    assert clf._state.optimizer.slots[0]["m"].dtype == np.float32
+    assert clf._state.optimizer_state.slots[0]["m"].dtype == np.float32
     clf64 = MLPGDClassifier((8,), max_iter=5, tol=None, random_state=0).fit(X, y)
     assert clf64.coefs_[0].dtype == np.float64
     np.testing.assert_allclose(clf.coefs_[0], clf64.coefs_[0], rtol=1e-3, atol=1e-4)
@@ -439,9 +439,9 @@ def test_warm_start_keeps_the_adam_moments():
     # Without the moments, the continuation would differ.
     fresh_moments = MLPGDClassifier(**settings, max_iter=5).fit(X, y)
     state = fresh_moments._state
-    state.optimizer.slots[0]["m"][:] = 0
-    state.optimizer.slots[0]["v"][:] = 0
-    state.optimizer.t = 0
+    state.optimizer_state.slots[0]["m"][:] = 0
+    state.optimizer_state.slots[0]["v"][:] = 0
+    state.optimizer_state.t = 0
     fresh_moments.set_params(warm_start=True).fit(X, y)
     assert not np.allclose(fresh_moments.coefs_[0], once.coefs_[0], rtol=1e-6)
 

@@ -729,7 +729,7 @@ def test_weight_decay_skips_the_intercept(optimizer):
     assert LinearRegression().fit(X, y).score(X, y) > 0.998
     # Decaying the intercept of 5000 gave R^2 of -7 (AdamW) and -74 (Lion).
     assert reg.score(X, y) >= 0.99
-    assert reg._state.optimizer.decay_index == slice(0, 3)
+    assert reg._state.optimizer_state.decay_index == slice(0, 3)
 
 
 def _trained_biases(clf):
@@ -775,7 +775,7 @@ def test_mlp_biases_are_not_decayed():
         assert_array_equal(biases[2][i], biases[1][i])
         assert not np.array_equal(biases[1][i], biases[0][i])
     n_weights = sum(c.size for c in adamw.coefs_)
-    assert adamw._state.optimizer.decay_index == slice(0, n_weights)
+    assert adamw._state.optimizer_state.decay_index == slice(0, n_weights)
 
 
 def test_state_with_decay_index_pickles():
@@ -805,11 +805,11 @@ def test_state_saved_without_decay_index_still_trains():
     X, y = _offset_regression()
     reg = GDRegressor(optimizer="adamw", random_state=0).fit(X, y)
     # A state saved before parameter groups existed: no decay index.
-    del reg._state.optimizer.__dict__["_decay_index"]
+    del reg._state.optimizer_state.__dict__["_decay_index"]
     old = pickle.loads(pickle.dumps(reg))
-    assert old._state.optimizer.decay_index == slice(None)
+    assert old._state.optimizer_state.decay_index == slice(None)
     old.partial_fit(X, y)
-    assert old._state.optimizer.decay_index == slice(0, 3)
+    assert old._state.optimizer_state.decay_index == slice(0, 3)
     assert old.score(X, y) >= 0.99
 
 
@@ -855,12 +855,12 @@ def test_partial_fit_keeps_the_state_of_a_nested_optimizer():
         plain.partial_fit(X, y)
     # The clone made at each call has equal hyperparameters: the moments and
     # the step count carry over, as with the optimizer alone.
-    assert wrapped._state.optimizer.t == 3
+    assert wrapped._state.optimizer_state.t == 3
     assert_allclose(wrapped.coef_, plain.coef_, rtol=1e-12)
     # A changed nested hyperparameter is a new update rule: fresh state.
     wrapped.set_params(optimizer__inner__beta_1=0.5)
     wrapped.partial_fit(X, y)
-    assert wrapped._state.optimizer.t == 1
+    assert wrapped._state.optimizer_state.t == 1
 
 
 def test_restart_empties_the_momentum_only():

@@ -130,13 +130,13 @@ def test_mid_training_round_trip_continues_bit_identically(optimizer, tmp_path):
     est = GDRegressor(optimizer=optimizer, learning_rate=0.005, random_state=0)
     for _ in range(2):
         est.partial_fit(X, y)
-    slots = est._state.optimizer.slots
+    slots = est._state.optimizer_state.slots
     if _stateful(optimizer):  # the test must carry real optimizer state
         buffers = slots[0].values()
         assert buffers and all(np.any(np.asarray(b) != 0) for b in buffers)
     loaded = _round_trip(est, "pickle", tmp_path)
-    assert_same(loaded._state.optimizer.slots, slots, "slots")
-    assert loaded._state.optimizer.t == est._state.optimizer.t > 0
+    assert_same(loaded._state.optimizer_state.slots, slots, "slots")
+    assert loaded._state.optimizer_state.t == est._state.optimizer_state.t > 0
     assert_same(loaded._state.random_state, est._state.random_state)
     for model in (est, loaded):
         for _ in range(3):
@@ -154,7 +154,7 @@ def test_mid_training_round_trip_of_both_estimators(kind, how, tmp_path):
     est = _make(kind, optimizer="adam", warm_start=True, max_iter=3, tol=None)
     for rows in chunks[:2]:
         _partial_fit(est, X[rows], y[rows])
-    moments = est._state.optimizer.slots[0]
+    moments = est._state.optimizer_state.slots[0]
     assert np.any(moments["m"] != 0) and np.any(moments["v"] != 0)
     saved = _round_trip(est, how, tmp_path)
     never_saved = copy.deepcopy(est)
@@ -163,7 +163,9 @@ def test_mid_training_round_trip_of_both_estimators(kind, how, tmp_path):
             _partial_fit(model, X[rows], y[rows])
         model.fit(X, y)  # a warm start carries the state on
     assert_same(fitted_attributes(saved), fitted_attributes(never_saved))
-    assert_same(saved._state.optimizer.slots, never_saved._state.optimizer.slots)
+    assert_same(
+        saved._state.optimizer_state.slots, never_saved._state.optimizer_state.slots
+    )
 
 
 @pytest.mark.parametrize("kind", ESTIMATORS)

@@ -59,7 +59,7 @@ def _record(est):
         weights=np.r_[_weights(est), state.params.ravel()].tolist(),
         fitted=(est.n_features_in_, est.n_iter_, est.t_, est.learning_rate_),
         loss_curve_=list(est.loss_curve_),
-        counts=(state.t, state.n_iter, state.optimizer.t),
+        counts=(state.t, state.n_iter, state.optimizer_state.t),
     )
 
 
@@ -123,11 +123,11 @@ def test_optimizer_state_restarts_only_when_the_optimizer_changes(
 ):
     X, y = _standard()
     est = _make("regressor", optimizer=first, warm_start=True, max_iter=4).fit(X, y)
-    assert est._state.optimizer.t == 12  # 4 epochs of 3 batches
+    assert est._state.optimizer_state.t == 12  # 4 epochs of 3 batches
     est.set_params(optimizer=second)
     for calls in (1, 2):
         est.partial_fit(X, y)
-        assert est._state.optimizer.t == 3 * calls + (0 if changed else 12)
+        assert est._state.optimizer_state.t == 3 * calls + (0 if changed else 12)
     assert est.t_ == 18 and est.n_iter_ == 6
     expected = get_optimizer(second)
     assert type(est.optimizer_) is type(expected)

@@ -105,7 +105,7 @@ def linear_backend(model, state, data):
     """The compiled epoch of ``model`` for this state and data, or None."""
     if _linear_epoch is None:
         return None
-    optimizer_state = state.optimizer
+    optimizer_state = state.optimizer_state
     rule = compiled_rule(optimizer_state, _linear_epoch.RULES)
     loss = compiled_loss(model.loss)
     dtype = model.params.dtype
@@ -170,7 +170,7 @@ class _LinearEpoch:
             state.average, state.n_averaged = np.empty_like(model.params), 0
         kernel_plan, _ = epoch_plan(data, plan, rates, limit)
         optimizer = rule_state(
-            self.rule, state.optimizer, np.empty((0, 0), dtype), shape=_matrix
+            self.rule, state.optimizer_state, np.empty((0, 0), dtype), shape=_matrix
         )
         total, taken, _, samples_seen, n_averaged, scalar = _linear_epoch.linear_epoch(
             _data(data, dtype),
@@ -179,7 +179,7 @@ class _LinearEpoch:
             optimizer,
             _averaging(state, config, dtype),
         )
-        after_epoch(self.rule, state.optimizer, taken, scalar)
+        after_epoch(self.rule, state.optimizer_state, taken, scalar)
         if config.average_start > 0:
             state.samples_seen, state.n_averaged = samples_seen, n_averaged
             if n_averaged == 0:

@@ -94,7 +94,7 @@ def network_backend(model, state, data):
     """The compiled epoch of ``model`` for this state and data, or None."""
     if _network_epoch is None:
         return None
-    optimizer_state = state.optimizer
+    optimizer_state = state.optimizer_state
     rule = compiled_rule(optimizer_state, _network_epoch.RULES)
     dtype = model.params.dtype
     if (
@@ -211,7 +211,7 @@ class _NetworkEpoch:
         model.reserve(largest)
         shuffled = kernel_plan.index.shape[0] > 0
         optimizer = rule_state(
-            self.rule, state.optimizer, np.empty(0, model.params.dtype)
+            self.rule, state.optimizer_state, np.empty(0, model.params.dtype)
         )
         with _blas_threads(model, largest):
             total, taken, scalar = _network_epoch.network_epoch(
@@ -220,7 +220,7 @@ class _NetworkEpoch:
                 _parameters(model),
                 optimizer,
             )
-        after_epoch(self.rule, state.optimizer, taken, scalar)
+        after_epoch(self.rule, state.optimizer_state, taken, scalar)
         return total, taken
 
 

@@ -180,7 +180,7 @@ def _reference_epoch(model, state, config, data, plan, rates, limit):
     number of steps taken: fewer than the batches if one diverged.
     """
     mean_weight = data.mean_weight
-    step, params, grad = state.optimizer.step, [model.params], [model.grad]
+    step, params, grad = state.optimizer_state.step, [model.params], [model.grad]
     loss_grad = model.loss_grad
     prox = model.prox if model.has_prox else None
     average_start = config.average_start
@@ -394,7 +394,7 @@ def train_full_batch(
         reason, theta = "converged", start
     else:
         reason, theta = _run_lbfgs(
-            state.optimizer.optimizer,
+            state.optimizer_state.optimizer,
             objective,
             record,
             kept,

@@ -120,7 +120,7 @@ class TrainingState:
     """
 
     def __init__(self, optimizer, params, learning_rate, random_state):
-        self.optimizer = OptimizerState(optimizer, [params])
+        self.optimizer_state = OptimizerState(optimizer, [params])
         self.initial_learning_rate = learning_rate
         self.learning_rate = learning_rate
         self.random_state = random_state
@@ -147,6 +147,12 @@ class TrainingState:
         self.kept_remaining = None
         self.best_point = None
 
+    def __setstate__(self, saved):
+        # skgd 0.1.0 kept the optimizer's state as ``optimizer``.
+        if "optimizer" in saved:
+            saved["optimizer_state"] = saved.pop("optimizer")
+        self.__dict__.update(saved)
+
     def reset_monitoring(self):
         """Start convergence monitoring afresh (at each ``fit``)."""
         self.best_loss = np.inf
@@ -168,7 +174,7 @@ class TrainingState:
         length of the history.
         """
         state = copy.copy(self)
-        state.optimizer = copy.deepcopy(self.optimizer)
+        state.optimizer_state = copy.deepcopy(self.optimizer_state)
         state.random_state = copy.deepcopy(self.random_state)
         if self.average is not None:
             state.average = self.average.copy()

@@ -130,7 +130,7 @@ def _restart_from_best(model, state, data, best):
             model.params[...] = point
     if state.average is not None:
         state.average, state.n_averaged = None, 0
-    state.optimizer.reset([model.params])
+    state.optimizer_state.reset([model.params])
 
 
 class _BestIterate:
@@ -195,7 +195,7 @@ def _best_iterate_for(model, state, config, data, check):
         and not config.average_start
         and config.batch_size >= data.n_samples
     ):
-        return _BestIterate(model, state.optimizer)
+        return _BestIterate(model, state.optimizer_state)
     return None
 
 
