@@ -31,7 +31,7 @@ from skgd.optimizers import (
 )
 
 TORCH_REFERENCE = json.loads(
-    (Path(__file__).parent / "data" / "torch_reference.json").read_text()
+    (Path(__file__).parents[1] / "data" / "torch_reference.json").read_text()
 )
 
 # Every built-in name: (class, parameters that differ from the class defaults).
