@@ -1,3 +1,4 @@
-"""The linear models' losses: regression losses of the residual, and the
-classifiers' margin and multinomial losses. Private: the estimators take
-them by name (``loss="huber"``)."""
+"""The losses: regression losses of the residual (which are also the network
+regressor's output units), the linear classifier's margin losses, and the
+cross-entropy losses. Private: the estimators take them by name
+(``loss="huber"``)."""

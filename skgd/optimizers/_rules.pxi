@@ -19,7 +19,7 @@ ctypedef fused floating:
     float
     double
 
-# Optimizer codes (see skgd.linear._backend).
+# The rule ids, one enum for both kernels.
 cdef enum:
     SGD = 0
     ADAGRAD = 1
@@ -82,8 +82,7 @@ cdef void _set_step(Step *s, const double[::1] hyper, double lr, long long t,
                     double *mu_product) noexcept nogil:
     """Fill the per-step constants of optimizer ``s.code`` at step ``t``.
 
-    ``hyper`` holds the hyperparameters in the order of
-    ``skgd.linear._backend._OPTIMIZERS``.
+    ``hyper`` holds the hyperparameters in the order ``RULES`` names them.
     """
     cdef double b1, b2, mu, mu_next, rho_inf, rho_t
     s.lr = lr
@@ -136,8 +135,8 @@ cdef void _optimizer_pass(Step *s, floating *p, floating *g, floating *a, floati
                           floating *c, Py_ssize_t m) noexcept nogil:
     """One step of the optimizer on the ``m`` parameters ``p``, gradient ``g``.
 
-    ``a``, ``b`` and ``c`` are the optimizer's buffers, in the order of
-    skgd.linear._backend's ``slots`` (NULL when absent). One loop per
+    ``a``, ``b`` and ``c`` are the optimizer's buffers, in the order ``RULES``
+    names them (NULL when absent). One loop per
     optimizer, so each is a tight, vectorisable pass.
     """
     cdef Py_ssize_t i
@@ -232,8 +231,8 @@ cdef void _optimizer_pass(Step *s, floating *p, floating *g, floating *a, floati
 cdef int _slots_needed(int code, const double[::1] hyper) noexcept nogil:
     """The buffers rule ``code`` reads with these settings, as bits 1, 2, 4.
 
-    Bit 1 is the first slot, 2 the second, 4 the third (see ``_OPTIMIZERS``
-    in skgd.linear._backend for their names).
+    Bit 1 is the first slot, 2 the second, 4 the third (``RULES`` names
+    them).
     """
     if code == SGD:
         return 1 if hyper[0] != 0 else 0  # the momentum buffer
@@ -259,7 +258,7 @@ cdef int _check_rule(int code, const double[::1] hyper, Py_ssize_t m,
     if code < 0 or code >= N_RULES:
         raise ValueError(
             f"Unknown compiled optimizer rule {code}: the rules are numbered "
-            f"0 to {N_RULES - 1} (skgd.linear._backend._OPTIMIZERS)."
+            f"0 to {N_RULES - 1} (RULES in skgd/optimizers/_rules.pxi)."
         )
     if hyper.shape[0] != N_HYPER:
         raise ValueError(

@@ -6,7 +6,7 @@ Run from the repository root with an environment that has PyTorch::
 
 Every case runs one ``torch.optim`` optimizer in float64 on the same two
 parameter arrays (shapes (3,) and (2, 2)) and the same gradient sequence, and
-records the parameters after each step. ``tests/test_optimizers.py`` checks
+records the parameters after each step. ``tests/optimizers/test_optimizers.py`` checks
 that the matching skgd optimizer reproduces every step. The gradients mix
 scales from 1e-4 to 10, and their magnitude changes from step to step, so that
 epsilon placement, bias correction and AMSGrad's running maximum all matter.
