@@ -402,37 +402,37 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         optimizer._validate_params()
         X, y, sample_weight = _hook_data(data)
         params = self._init_params(X, y, random_state, sample_weight)
-        learning_rate, scale = self._learning_rate(
+        learning_rate, coef_scale = self._learning_rate(
             optimizer, X, y, sample_weight, data.n_samples
         )
         state = TrainingState(optimizer, params, learning_rate, random_state)
-        state.scale_hint = scale
+        state.scale_hint = coef_scale
         # The parameter the rate came from, to notice when the user changes it.
         state.learning_rate_param = self.learning_rate
         state.structure = self._structure()
         return params, state
 
     def _learning_rate(
-        self, optimizer, X, y, sample_weight, n_samples=None, scale=None
+        self, optimizer, X, y, sample_weight, n_samples=None, coef_scale=None
     ):
         """The base learning rate and the coefficients' scale it was made with.
 
         The rate is ``learning_rate``, or derived from the data. ``n_samples``
         is the number of training rows (default: all rows of ``X``), which
-        sets the batch size. ``scale``, if given, replaces the scale of the
+        sets the batch size. ``coef_scale``, if given, replaces the scale of the
         coefficients estimated from this data (see :meth:`_continue`).
         """
         if optimizer.full_batch:  # a line search sets the steps
-            return 1.0, scale
+            return 1.0, coef_scale
         if self.learning_rate != "auto":
-            return float(self.learning_rate), scale
+            return float(self.learning_rate), coef_scale
         batch_size = self._smallest_batch(
             X.shape[0] if n_samples is None else n_samples
         )
         lipschitz, estimate = self._step_size_hints(X, y, sample_weight, batch_size)
-        scale = estimate if scale is None else scale
-        rate = float(optimizer.auto_learning_rate(lipschitz, scale))
-        return self._cap_learning_rate(rate, optimizer, lipschitz), scale
+        coef_scale = estimate if coef_scale is None else coef_scale
+        rate = float(optimizer.auto_learning_rate(lipschitz, coef_scale))
+        return self._cap_learning_rate(rate, optimizer, lipschitz), coef_scale
 
     def _decay_scale(self, state):
         """The unit of the weight decay's rate (``OptimizerState.decay_scale``).
@@ -484,7 +484,7 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
                 optimizer,
                 *fields,
                 data.n_samples,
-                scale=getattr(state, "scale_hint", None),
+                coef_scale=getattr(state, "scale_hint", None),
             )
             state.initial_learning_rate = min(state.initial_learning_rate, rate)
             state.learning_rate = min(state.learning_rate, rate)

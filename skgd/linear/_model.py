@@ -89,14 +89,14 @@ class _LinearModel(Model):
             pred += self.intercept - self.offset @ coef
         return pred
 
-    def loss_grad(self, X, y, sample_weight, scale):
+    def loss_grad(self, X, y, sample_weight, mean_factor):
         # The hot path of every update: a handful of vectorised calls.
         coef, grad_coef, offset = self._update_coef(), self.grad_coef, self.offset
         prediction = X @ coef
         if offset is not None:
             prediction += self.intercept - offset @ coef
         total, dloss = self._objective(prediction, y, sample_weight)
-        dloss *= scale
+        dloss *= mean_factor
         if type(X) is np.ndarray:
             np.matmul(X.T, dloss, out=grad_coef)
         else:
@@ -110,9 +110,9 @@ class _LinearModel(Model):
             self.grad_intercept[...] = dloss_sum
         penalty = self.penalty.add_gradient(coef, grad_coef)
         if self.inv_scale is not None:
-            # The chain rule: d/dtheta = d/dcoef / scale.
+            # The chain rule: d/dtheta = d/dcoef / spread.
             grad_coef *= self.inv_scale
-        return scale * total + penalty
+        return mean_factor * total + penalty
 
     def prox(self, step):
         # The L1 penalty of coef is a weighted one of theta.
@@ -130,10 +130,10 @@ class _LinearModel(Model):
     def compiled_epoch(self, state, data):
         return linear_backend(self, state, data)
 
-    def baseline_loss(self, X, y, sample_weight, scale):
+    def baseline_loss(self, X, y, sample_weight, mean_factor):
         # The objective of predicting 0 (all parameters zero).
         zero = np.zeros(y.shape, self.params.dtype)
-        return scale * self._objective(zero, y, sample_weight)[0]
+        return mean_factor * self._objective(zero, y, sample_weight)[0]
 
     def score(self, X, y, sample_weight):
         return r2_score(y, self.predict(X), sample_weight=sample_weight)

@@ -208,7 +208,7 @@ class _MLPModel(Model):
             )
         return self.views[m]
 
-    def loss_grad(self, X, y, sample_weight, scale):
+    def loss_grad(self, X, y, sample_weight, mean_factor):
         activations, deltas, work, (ones,) = self._buffers(X.shape[0])
         dense = isinstance(X, np.ndarray)
         inputs = [X, *activations[:-1]]
@@ -224,9 +224,9 @@ class _MLPModel(Model):
             z += intercepts[i]
             if i < last:
                 forward(z)
-        weight = scale
+        weight = mean_factor
         if sample_weight is not None:
-            weight = (sample_weight * scale)[:, np.newaxis]
+            weight = (sample_weight * mean_factor)[:, np.newaxis]
         loss = self.output.loss_gradient(activations[-1], y, weight, out=deltas[-1])
         # Back-propagation: the error of each layer gives its gradients and,
         # through its weights and the activation's derivative, the error of
@@ -251,7 +251,7 @@ class _MLPModel(Model):
         if self.alpha:
             # MLPClassifier's penalty, alpha / 2 * ||W||^2 per batch, divided
             # like the losses by the batch's total sample weight.
-            strength = self.alpha * scale
+            strength = self.alpha * mean_factor
             penalty = np.multiply(self.weights, strength, out=self.penalty_work)
             self.weight_grads += penalty
             loss += 0.5 * float(penalty @ self.weights)
@@ -260,14 +260,14 @@ class _MLPModel(Model):
     def compiled_epoch(self, state, data):
         return network_backend(self, state, data)
 
-    def baseline_loss(self, X, y, sample_weight, scale):
+    def baseline_loss(self, X, y, sample_weight, mean_factor):
         # The loss of outputs that know nothing: every pre-activation 0
         # (uniform class probabilities, 1/2 per label, or a regressor's
         # prediction of 0, or of 1 with the Poisson loss's log link).
         z = np.zeros(y.shape, dtype=self.params.dtype)
-        weight = scale
+        weight = mean_factor
         if sample_weight is not None:
-            weight = (sample_weight * scale)[:, np.newaxis]
+            weight = (sample_weight * mean_factor)[:, np.newaxis]
         return self.output.loss_gradient(z, y, weight, out=np.empty_like(z))
 
     def score(self, X, y, sample_weight):

@@ -51,8 +51,8 @@ class TrainingData:
         One batch of every row, scaled as the training loop scales one
         (``1 / (n_samples * mean_weight)``): held-out rows weigh 0.
         """
-        scale = 1.0 / (self.n_samples * self.mean_weight)
-        return model.loss_grad(self.X, self.y, self.sample_weight, scale)
+        mean_factor = 1.0 / (self.n_samples * self.mean_weight)
+        return model.loss_grad(self.X, self.y, self.sample_weight, mean_factor)
 
     def take(self, index):
         """The ``(X, y, sample_weight)`` of the training rows ``index``."""

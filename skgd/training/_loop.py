@@ -114,19 +114,19 @@ def start_objective(model, state, data):
     mean_weight = 1.0 if weight is None else float(np.mean(weight))
     if not mean_weight > 0:  # the probe rows all weigh 0
         mean_weight = data.mean_weight
-    scale = 1.0 / (size * mean_weight)
-    loss = model.loss_grad(*probe, scale)
+    mean_factor = 1.0 / (size * mean_weight)
+    loss = model.loss_grad(*probe, mean_factor)
     if not math.isfinite(loss):
         raise ValueError(_OVERFLOW_AT_START)
     # An objective that is 0 up to rounding (the starting point fits the
     # data) is measured against a fraction of the trivial model's instead.
-    baseline = model.baseline_loss(*probe, scale)
+    baseline = model.baseline_loss(*probe, mean_factor)
     state.reference_loss = max(loss, _BASELINE_FRACTION * baseline)
     if not math.isfinite(_EXPLOSION * state.reference_loss):
         raise ValueError(_TOO_LARGE_TO_MONITOR.format(loss=loss))
 
     def measure():
-        return model.loss_grad(*probe, scale)
+        return model.loss_grad(*probe, mean_factor)
 
     return measure, max(loss, _FINAL_BASELINE_FRACTION * baseline)
 

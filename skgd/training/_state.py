@@ -39,11 +39,11 @@ class Model:
     #: a non-finite objective or parameters count as divergence.
     scale_free = False
 
-    def loss_grad(self, X, y, sample_weight, scale):
+    def loss_grad(self, X, y, sample_weight, mean_factor):
         """Fill ``self.grad`` and return the objective on one batch.
 
-        The objective is ``scale * sum(sample_weight * loss) + penalty``;
-        ``scale`` is ``1 / (batch size * mean sample weight)``, so the batch
+        The objective is ``mean_factor * sum(sample_weight * loss) + penalty``;
+        ``mean_factor`` is ``1 / (batch size * mean sample weight)``, so the batch
         objective is an unbiased estimate of the full one.
         """
         raise NotImplementedError
@@ -55,7 +55,7 @@ class Model:
         """Return the validation score (higher is better)."""
         raise NotImplementedError
 
-    def baseline_loss(self, X, y, sample_weight, scale):
+    def baseline_loss(self, X, y, sample_weight, mean_factor):
         """The objective of a trivial model on one batch (0 if none is meaningful).
 
         Divergence is judged relative to the larger of this and the first
