@@ -586,36 +586,57 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         state.loss_unit = self._loss_unit()
         if init is not None:
             init(params)
+        config, model = self._configure(params, state, data, X.shape[1], partial)
+        first_epoch = state.n_iter
+        start = params.copy()  # to measure the remaining gradient against
+        state.remaining = None
+        if not partial:
+            self._set_stopping_rule(config, model, data, start)
+        if callback_data is None:
+            callback_data = (y, sample_weight)
+        reason = self._train(
+            params, model, state, config, data, validation, partial, (X, *callback_data)
+        )
+        if self.verbose and not partial:
+            print(self._stop_message(state, reason, first_epoch))
+        if not partial and self.tol is not None and reason in (None, "stalled"):
+            remaining = state.remaining
+            if remaining is None:
+                final = params if state.average is None else state.average
+                remaining = self._remaining_gradient(model, data, start, final)
+            self._warn_not_converged(remaining, reason)
+        return self
+
+    def _configure(self, params, state, data, n_features, partial):
+        """The loop's configuration and the model of this call."""
         schedule = self._get_schedule()
         schedule._validate_params()
         config = self._loop_config(data.n_samples, schedule, state, partial)
         if not partial:
             state.reset_monitoring()
-        model = self._build_model(params, X.shape[1])
+        model = self._build_model(params, n_features)
         state.optimizer_state.decay_index = model.decay_index
         state.optimizer_state.decay_scale = self._decay_scale(state)
-        max_epochs = 1 if partial else self.max_iter
+        return config, model
+
+    def _train(self, params, model, state, config, data, validation, partial, seen):
+        """Run the epochs (or the solver's iterations), then set the fitted
+        attributes; return why training stopped. A call that raises leaves
+        ``state`` as it was. ``seen`` is the ``(X, y, sample_weight)`` that
+        callbacks see."""
         first_epoch = state.n_iter
+        max_epochs = 1 if partial else self.max_iter
 
         def fitted():
             current = params if state.average is None else state.average
             return fitted_attributes(self, type(self)._set_fitted, current.copy())
 
-        callback_y, callback_weight = (
-            (y, sample_weight) if callback_data is None else callback_data
-        )
-        start = params.copy()  # to measure the remaining gradient against
-        state.remaining = None
-        if not partial:
-            self._set_stopping_rule(config, model, data, start)
         solver = state.optimizer_state.optimizer.full_batch
         if solver:
             self._check_full_batch(partial, model)
             config.average_start, state.average = 0, None
         try:
-            callbacks = start_callbacks(
-                self, X, callback_y, callback_weight, max_epochs, fitted
-            )
+            callbacks = start_callbacks(self, *seen, max_epochs, fitted)
             if solver:
                 reason = train_full_batch(
                     model, state, data, max_epochs, self.tol, callbacks, self.verbose
@@ -637,15 +658,7 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         except BaseException:
             state.rollback()
             raise
-        if self.verbose and not partial:
-            print(self._stop_message(state, reason, first_epoch))
-        if not partial and self.tol is not None and reason in (None, "stalled"):
-            remaining = state.remaining
-            if remaining is None:
-                final = params if state.average is None else state.average
-                remaining = self._remaining_gradient(model, data, start, final)
-            self._warn_not_converged(remaining, reason)
-        return self
+        return reason
 
     def _set_stopping_rule(self, config, model, data, start):
         """Switch ``config`` to the gradient rule where the estimator has one.

@@ -34,7 +34,7 @@ from skgd.linear._backend import (
 from skgd.optimizers import SGD, Adam, OptimizerState
 from skgd.optimizers._compiled import hyperparameters
 from skgd.training import _column_statistics
-from skgd.training._kernel_io import EpochPlan, RuleState
+from skgd.training._kernel_io import EpochPlan, RuleState, check_bundles
 
 
 def _run_in_subprocess(code):
@@ -483,3 +483,15 @@ def test_an_interrupted_compiled_epoch_rolls_the_call_back(
 
 def _outputs(est, X):
     return est.predict_proba(X) if hasattr(est, "predict_proba") else est.predict(X)
+
+
+def test_bundles_that_do_not_name_the_kernel_parameters_are_refused():
+    # The entries unpack their bundles in order into the typed epoch, so a
+    # field out of place would shift every argument after it.
+    good = (LinearData, EpochPlan, LinearParameters, RuleState, Averaging)
+    check_bundles(_linear_epoch._epoch, good)
+    swapped = (LinearData, EpochPlan, LinearParameters, Averaging, RuleState)
+    with pytest.raises(RuntimeError, match="from position 26 on"):
+        check_bundles(_linear_epoch._epoch, swapped)
+    with pytest.raises(RuntimeError, match="do not match"):
+        check_bundles(_linear_epoch._epoch, good[:-1])

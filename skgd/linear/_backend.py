@@ -18,7 +18,15 @@ import scipy.sparse as sp
 
 from .._extensions import load
 from ..optimizers._compiled import compiled_rule
-from ..training._kernel_io import after_epoch, epoch_plan, readable, rule_state
+from ..training._kernel_io import (
+    EpochPlan,
+    RuleState,
+    after_epoch,
+    check_bundles,
+    epoch_plan,
+    readable,
+    rule_state,
+)
 
 # None only when the NumPy loop is asked for (see skgd._extensions).
 _linear_epoch = load("linear._epoch")
@@ -68,6 +76,13 @@ class Averaging(NamedTuple):
     average_start: int
     samples_seen: int
     n_averaged: int
+
+
+if _linear_epoch is not None:
+    check_bundles(
+        _linear_epoch._epoch,
+        (LinearData, EpochPlan, LinearParameters, RuleState, Averaging),
+    )
 
 
 def compiled_loss(loss):
@@ -168,7 +183,7 @@ class _LinearEpoch:
         dtype = model.params.dtype
         if config.average_start > 0 and state.average is None:
             state.average, state.n_averaged = np.empty_like(model.params), 0
-        kernel_plan, _ = epoch_plan(data, plan, rates, limit)
+        kernel_plan = epoch_plan(data, plan, rates, limit)
         optimizer = rule_state(
             self.rule, state.optimizer_state, np.empty((0, 0), dtype), shape=_matrix
         )

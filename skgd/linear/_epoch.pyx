@@ -223,19 +223,15 @@ cdef inline void _axpy(Py_ssize_t n, double alpha, floating *x, Py_ssize_t incx,
 def linear_epoch(data, plan, model, optimizer, averaging):
     """Run the batches of one epoch; return what the reference loop tracks.
 
-    Each argument is a named tuple whose fields are the parameters of
-    :func:`_epoch` of that group (skgd.linear._backend builds them: the
-    data, :class:`~skgd.training._kernel_io.EpochPlan`, the model,
-    :class:`~skgd.training._kernel_io.RuleState`, the iterate average); they
-    are bound by name. Returns what :func:`_epoch` returns.
+    Each argument is a named tuple whose fields are, in order, the
+    parameters of :func:`_epoch` of that group (skgd.linear._backend builds
+    them: the data, :class:`~skgd.training._kernel_io.EpochPlan`, the model,
+    :class:`~skgd.training._kernel_io.RuleState`, the iterate average); the
+    backend checks once, when it is imported, that the fields name the
+    parameters (:func:`skgd.training._kernel_io.check_bundles`). Returns what
+    :func:`_epoch` returns.
     """
-    return _epoch(
-        **data._asdict(),
-        **plan._asdict(),
-        **model._asdict(),
-        **optimizer._asdict(),
-        **averaging._asdict(),
-    )
+    return _epoch(*data, *plan, *model, *optimizer, *averaging)
 
 
 # One function for the whole epoch, although it is longer than the others:

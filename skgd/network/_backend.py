@@ -20,7 +20,15 @@ import scipy.sparse as sp
 from .._extensions import load
 from ..optimizers._compiled import compiled_rule
 from ..training._blas import SERIAL_PRODUCT, THREADED_PRODUCT, serial_blas
-from ..training._kernel_io import after_epoch, epoch_plan, readable, rule_state
+from ..training._kernel_io import (
+    EpochPlan,
+    RuleState,
+    after_epoch,
+    check_bundles,
+    epoch_plan,
+    readable,
+    rule_state,
+)
 from ..training._loop import _reference_epoch
 from ._regression_outputs import (
     StandardisedTarget,
@@ -72,6 +80,11 @@ class NetworkParameters(NamedTuple):
     inv_scale: np.ndarray
     first: np.ndarray
 
+
+if _network_epoch is not None:
+    check_bundles(
+        _network_epoch._epoch, (NetworkData, EpochPlan, NetworkParameters, RuleState)
+    )
 
 # An epoch whose largest matrix product has from _SERIAL_PRODUCT to
 # _THREADED_PRODUCT multiply-adds runs its BLAS calls on one thread (see
@@ -207,7 +220,8 @@ class _NetworkEpoch:
             # MLPGDClassifier does not average its iterates; should a
             # network ever be averaged, its epochs run on the NumPy loop.
             return _reference_epoch(model, state, config, data, plan, rates, limit)
-        kernel_plan, largest = epoch_plan(data, plan, rates, limit)
+        kernel_plan = epoch_plan(data, plan, rates, limit)
+        largest = int(np.max(np.diff(kernel_plan.bounds)))
         model.reserve(largest)
         shuffled = kernel_plan.index.shape[0] > 0
         optimizer = rule_state(

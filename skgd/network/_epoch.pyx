@@ -104,17 +104,22 @@ cdef inline Py_ssize_t _row(const Rows *rows, Py_ssize_t i) noexcept nogil:
 def network_epoch(data, plan, network, optimizer):
     """Run the batches of one epoch; return what the reference loop tracks.
 
-    Each argument is a named tuple whose fields are the parameters of
-    :func:`_epoch` of that group (skgd.network._backend builds them: the
-    data, :class:`~skgd.training._kernel_io.EpochPlan`, the network and
-    :class:`~skgd.training._kernel_io.RuleState`); they are bound by name.
-    Returns what :func:`_epoch` returns.
+    Each argument is a named tuple whose fields are, in order, the
+    parameters of :func:`_epoch` of that group (skgd.network._backend builds
+    them: the data, :class:`~skgd.training._kernel_io.EpochPlan`, the network
+    and :class:`~skgd.training._kernel_io.RuleState`); the backend checks
+    once, when it is imported, that the fields name the parameters
+    (:func:`skgd.training._kernel_io.check_bundles`). Returns what
+    :func:`_epoch` returns.
     """
-    return _epoch(
-        **data._asdict(), **plan._asdict(), **network._asdict(), **optimizer._asdict()
-    )
+    return _epoch(*data, *plan, *network, *optimizer)
 
 
+# One function for the whole epoch, although it is longer than the others:
+# its steps are calls already (_dense_input, _forward, _output_loss,
+# _backward, _first_gradient, _optimizer_pass); what remains is the
+# per-batch state they share (the rows, the first layer's buffer, the step),
+# which a split would pass back and forth.
 def _epoch(
     # Data: dense X (any strides) read as ``layout`` with row stride ``ld``
     # (in elements), rows copied to ``gathered`` when the layout says so, or
