@@ -38,3 +38,28 @@ def load(name):
             "import skgd from outside the source tree after `pip install .`. "
             f"To run on the NumPy reference loop instead, set {NUMPY_ONLY}=1."
         ) from exc
+
+
+def declared_entry(obj, attribute, table, what):
+    """The entry of a kernel's ``table`` that ``obj``'s class names, or None.
+
+    The name is read from ``attribute`` of the class that declares it only
+    (a subclass may change what the entry computes, so it runs on the NumPy
+    loop unless it declares an entry of its own).
+
+    Raises
+    ------
+    ValueError
+        If the class names an entry ``table`` does not have; ``what`` says
+        which kind (``"compiled rule"``, ``"compiled loss"``, ...).
+    """
+    name = type(obj).__dict__.get(attribute)
+    if name is None:
+        return None
+    try:
+        return table[name]
+    except KeyError:
+        raise ValueError(
+            f"{type(obj).__name__} declares the {what} {name!r}, which the "
+            f"kernels do not have (they have {sorted(table)})."
+        ) from None

@@ -16,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from .._extensions import load
+from .._extensions import declared_entry, load
 from ..optimizers._compiled import compiled_rule
 from ..training._kernel_io import (
     EpochPlan,
@@ -93,16 +93,10 @@ def compiled_loss(loss):
     ValueError
         If the loss's class names a loss the kernel does not have.
     """
-    name = type(loss).__dict__.get("compiled_loss")
-    if name is None:
+    entry = declared_entry(loss, "compiled_loss", _linear_epoch.LOSSES, "compiled loss")
+    if entry is None:
         return None
-    try:
-        family, code, attribute = _linear_epoch.LOSSES[name]
-    except KeyError:
-        raise ValueError(
-            f"{type(loss).__name__} declares the compiled loss {name!r}, which "
-            f"the linear kernel does not have ({sorted(_linear_epoch.LOSSES)})."
-        ) from None
+    family, code, attribute = entry
     return family, code, 0.0 if attribute is None else float(getattr(loss, attribute))
 
 

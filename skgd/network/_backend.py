@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from .._extensions import load
+from .._extensions import declared_entry, load
 from ..optimizers._compiled import compiled_rule
 from ..training._blas import SERIAL_PRODUCT, THREADED_PRODUCT, serial_blas
 from ..training._kernel_io import (
@@ -109,11 +109,12 @@ def network_backend(model, state, data):
         return None
     optimizer_state = state.optimizer_state
     rule = compiled_rule(optimizer_state, _network_epoch.RULES)
+    output = compiled_output(_loss_of(model.output))
     dtype = model.params.dtype
     if (
         rule is None
         or model.activation not in _network_epoch.ACTIVATIONS
-        or compiled_output(_loss_of(model.output)) is None
+        or output is None
         or len(optimizer_state.slots) != 1
         or optimizer_state.decay_index != model.decay_index
         or dtype not in (np.float32, np.float64)
@@ -124,29 +125,23 @@ def network_backend(model, state, data):
         or not _slots_match(optimizer_state.slots[0], rule.buffers, model.params)
     ):
         return None
-    return _NetworkEpoch(rule)
+    return _NetworkEpoch(rule, output)
 
 
 def compiled_output(output):
     """The kernel's code of the output unit ``output``, or None.
 
-    Read from the class that declares ``compiled_output`` only.
+    Read from the class that declares ``compiled_output`` only
+    (:func:`skgd._extensions.declared_entry`).
 
     Raises
     ------
     ValueError
         If the class names an output the kernel does not have.
     """
-    name = type(output).__dict__.get("compiled_output")
-    if name is None:
-        return None
-    try:
-        return _network_epoch.OUTPUTS[name]
-    except KeyError:
-        raise ValueError(
-            f"{type(output).__name__} declares the compiled output {name!r}, which "
-            f"the network kernel does not have ({sorted(_network_epoch.OUTPUTS)})."
-        ) from None
+    return declared_entry(
+        output, "compiled_output", _network_epoch.OUTPUTS, "compiled output"
+    )
 
 
 def _loss_of(output):
@@ -212,8 +207,9 @@ def _blas_threads(model, largest):
 class _NetworkEpoch:
     """Runs an epoch of one model in the extension; called like the reference."""
 
-    def __init__(self, rule):
+    def __init__(self, rule, output):
         self.rule = rule
+        self.output = output
 
     def __call__(self, model, state, config, data, plan, rates, limit):
         if config.average_start:
@@ -231,7 +227,7 @@ class _NetworkEpoch:
             total, taken, scalar = _network_epoch.network_epoch(
                 _data(data, shuffled, largest, model),
                 kernel_plan,
-                _parameters(model),
+                _parameters(model, self.output),
                 optimizer,
             )
         after_epoch(self.rule, state.optimizer_state, taken, scalar)
@@ -261,13 +257,14 @@ def _data(data, shuffled, largest, model):
     )
 
 
-def _parameters(model):
-    """The layers, activation, loss and penalty; parameters and work buffers."""
+def _parameters(model, output):
+    """The layers, activation, loss (``output``: its kernel code) and penalty;
+    parameters and work buffers."""
     loss = _loss_of(model.output)
     return NetworkParameters(
         _layer_table(model),
         _network_epoch.ACTIVATIONS[model.activation],
-        compiled_output(loss),
+        output,
         float(getattr(loss, "epsilon", 0.0)),
         float(model.alpha),
         model.weights.size,

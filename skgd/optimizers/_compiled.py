@@ -12,6 +12,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._extensions import declared_entry
+
 
 class CompiledRule(NamedTuple):
     """What a kernel needs to step one optimizer."""
@@ -59,18 +61,10 @@ def compiled_rule(optimizer_state, rules):
     ValueError
         If the optimizer's class names a rule the kernels do not have.
     """
-    optimizer = optimizer_state.optimizer
-    name = declared_rule(optimizer)
-    if name is None:
-        return None
-    try:
-        rule_id, names, buffers, scalar = rules[name]
-    except KeyError:
-        raise ValueError(
-            f"{type(optimizer).__name__} declares the compiled rule {name!r}, "
-            f"which the kernels do not have (they have {sorted(rules)})."
-        ) from None
-    return CompiledRule(rule_id, names, buffers, scalar)
+    entry = declared_entry(
+        optimizer_state.optimizer, "compiled_rule", rules, "compiled rule"
+    )
+    return None if entry is None else CompiledRule(*entry)
 
 
 def hyperparameters(optimizer_state, names, size=5):
