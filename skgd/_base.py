@@ -652,7 +652,10 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
                     not partial,
                     callbacks,
                 )
-            self._finish(state, params, config, partial, first_epoch)
+            polished = None
+            if not (partial or solver or config.early_stopping):
+                polished = self._polish(model, state, data, config)
+            self._finish(state, params, config, partial, first_epoch, polished)
             if callbacks is not None:
                 callbacks.end()
         except BaseException:
@@ -743,9 +746,18 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
             stacklevel=6,
         )
 
-    def _finish(self, state, params, config, partial, first_epoch):
-        """Record the trained parameters (the best epoch's, with early stopping)."""
+    def _polish(self, model, state, data, config):
+        """The point a fit returns in place of its last iterate (or average), or
+        None to return that one. The linear models take a proximal step here
+        (see :meth:`skgd.linear._model._BaseLinear._polish`)."""
+        return None
+
+    def _finish(self, state, params, config, partial, first_epoch, polished=None):
+        """Record the trained parameters (the best epoch's, with early stopping;
+        ``polished`` in place of the last point, if given)."""
         final = params if state.average is None else state.average
+        if polished is not None:
+            final = polished
         if config.early_stopping and state.best_params is not None:
             # The snapshot is of what was scored: the average, if any.
             final = params[...] = state.best_params

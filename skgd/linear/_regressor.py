@@ -44,10 +44,11 @@ class GDRegressor(RegressorMixin, _BaseLinear):
     units of the features. The update rule comes
     from ``optimizer`` and the step size from ``learning_rate`` and
     ``schedule``. The L1 part of the penalty is applied by a proximal
-    (soft-threshold) step after each update, so irrelevant coefficients
-    become exactly zero. Features are centred and rescaled implicitly
-    (never in memory), so the defaults train any scale of X like
-    standardised data (see Notes).
+    (soft-threshold) step after each update, and a fit with (mini-)batches
+    ends with one such step on all training rows from the point it returns,
+    so irrelevant coefficients become exactly zero. Features are centred
+    and rescaled implicitly (never in memory), so the defaults train any
+    scale of X like standardised data (see Notes).
 
     Parameters
     ----------
