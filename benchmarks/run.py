@@ -36,6 +36,7 @@ BENCHMARKS = {
     "mlp_regression": "benchmarks.bench_mlp_regression",
     "sparse": "benchmarks.bench_sparse",
     "streaming": "benchmarks.bench_streaming",
+    "text": "benchmarks.bench_text",
 }
 
 

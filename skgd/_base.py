@@ -233,8 +233,8 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
 
     # -- hooks each estimator implements ---------------------------------------
 
-    def _init_params(self, X, y, random_state, sample_weight=None):
-        """Return a new parameter buffer for a first fit."""
+    def _init_params(self, X, y, random_state, sample_weight=None, optimizer=None):
+        """Return a new parameter buffer for a first fit with ``optimizer``."""
         raise NotImplementedError
 
     def _current_params(self):
@@ -401,7 +401,7 @@ class BaseGradientDescent(CallbackSupportMixin, BaseEstimator):
         optimizer = self._resolve_optimizer(partial)
         optimizer._validate_params()
         X, y, sample_weight = _hook_data(data)
-        params = self._init_params(X, y, random_state, sample_weight)
+        params = self._init_params(X, y, random_state, sample_weight, optimizer)
         learning_rate, coef_scale = self._learning_rate(
             optimizer, X, y, sample_weight, data.n_samples
         )

@@ -61,6 +61,13 @@ EXPECTED_ROWS = {
     ],
     "sparse": ["| GDRegressor() |", "| SGDRegressor() |"],
     "streaming": ["| partial_fit over the memory map, 2 passes |", "| fit in memory ("],
+    "text": [
+        "| GDClassifier() |",
+        "| SGDClassifier() |",
+        "| LogisticRegression(solver='saga') |",
+        "| GDRegressor() |",
+        "| SGDRegressor() |",
+    ],
 }
 
 

@@ -256,7 +256,7 @@ class _BaseLinear(SparseCoefMixin, BaseGradientDescent):
         )
         return get_optimizer("lbfgs" if solver else "sgd")
 
-    def _init_params(self, X, y, random_state, sample_weight=None):
+    def _init_params(self, X, y, random_state, sample_weight=None, optimizer=None):
         """Zero coefficients, the intercept of the best constant model; the scaling.
 
         With centred features, the best constant model's intercept (see
@@ -264,6 +264,13 @@ class _BaseLinear(SparseCoefMixin, BaseGradientDescent):
         coefficients for least squares, and a good start for other losses,
         so optimizers whose steps have a fixed size (Adam, Lion, ...) need
         not walk the intercept there from zero.
+
+        Sparse X is centred only for full batches (and L-BFGS), whose steps
+        see every coefficient anyway. For steps on smaller batches, the
+        centring term would move every coefficient at every step; without
+        it, a step on CSR data costs the batch's non-zeros (see
+        skgd/linear/_epoch.pyx). The intercept is then that of the raw
+        features (an offset of zeros).
 
         The parameters are ``theta_j = p_j coef_j`` with
         ``p_j = sqrt(var_j + l2 u_j**2 / c)``: ``var_j`` is the weighted
@@ -286,6 +293,10 @@ class _BaseLinear(SparseCoefMixin, BaseGradientDescent):
             )
             params[-1] = self._initial_intercept(y, weight)
             centre = self._offset.astype(np.float64)
+            if sp.issparse(X) and self._steps_on_batches(optimizer, X.shape[0]):
+                # Not centred: a partial_fit stream keeps the zero offset.
+                self._offset[...], self._feature_sums, centre = 0, None, None
+        self._centred = centre is not None
         spreads = column_spreads(X, *nonzero_rows(sample_weight, X.shape[0]), centre)
         self._spreads = spreads
         self._penalty_weight = self._penalty_weights(X, spreads)
@@ -308,9 +319,18 @@ class _BaseLinear(SparseCoefMixin, BaseGradientDescent):
             self._penalty_weight = self._penalty_weights(data.X, spreads)
         return super()._continue(state, data, partial)
 
+    def _steps_on_batches(self, optimizer, n_samples):
+        """Whether ``optimizer`` steps on batches of fewer than ``n_samples`` rows."""
+        if optimizer is None or optimizer.full_batch or self.batch_size is None:
+            return False
+        return self._smallest_batch(n_samples) < n_samples
+
     def _first_chunk_spreads(self):
         spreads = getattr(self, "_spreads", None)
-        return None if spreads is None else (spreads, self._offset is not None)
+        if spreads is None:
+            return None
+        # Fits from before sparse data could be left uncentred have no _centred.
+        return spreads, getattr(self, "_centred", self._offset is not None)
 
     def _follow_stream_mean(self, state, data):
         """Centre a ``partial_fit`` stream on the mean of every row seen so far.

@@ -224,7 +224,9 @@ class GDRegressor(RegressorMixin, _BaseLinear):
     mean and ``p`` are computed once, from the first call's data, a chunk
     of rows at a time; ``X`` is never copied. ``coef_`` and ``intercept_``
     are those of the original features. With ``partial_fit``, the first
-    chunk should represent the stream.
+    chunk should represent the stream. Sparse X is centred only for full
+    batches (and L-BFGS): on smaller batches, plain SGD then takes lazy
+    steps that cost the batch's non-zeros (see the user guide).
 
     scikit-learn's ``check_sample_weight_equivalence`` checks (a sample of
     weight 2 must fit like that sample repeated, weight 0 like the sample

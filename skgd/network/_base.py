@@ -173,7 +173,7 @@ class _BaseMLP(BaseGradientDescent):
 
     # -- hooks of BaseGradientDescent ------------------------------------------
 
-    def _init_params(self, X, y, random_state, sample_weight=None):
+    def _init_params(self, X, y, random_state, sample_weight=None, optimizer=None):
         """Glorot-uniform weights and biases, drawn layer by layer.
 
         The bound is ``sqrt(6 / (fan_in + fan_out))`` (``sqrt(2 / ...)`` for

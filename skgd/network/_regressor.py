@@ -189,7 +189,7 @@ class MLPGDRegressor(RegressorMixin, _BaseMLP):
     def _out_activation(self):
         return "exp" if self.loss == "poisson" else "identity"
 
-    def _init_params(self, X, y, random_state, sample_weight=None):
+    def _init_params(self, X, y, random_state, sample_weight=None, optimizer=None):
         """The Glorot-uniform network, its output biases shifted to the targets.
 
         The output biases start at the (weighted) mean of each target (its
@@ -200,7 +200,7 @@ class MLPGDRegressor(RegressorMixin, _BaseMLP):
         standardised targets, whose mean is 0 (see Notes).
         """
         self._target_scaling = target_scaling(self.loss, y, sample_weight)
-        params = super()._init_params(X, y, random_state, sample_weight)
+        params = super()._init_params(X, y, random_state, sample_weight, optimizer)
         if self._target_scaling is None:
             offset = initial_offset(self.loss, y, sample_weight)
             _Layout(self._setup.layer_units).views(params)[1][-1] += offset.astype(

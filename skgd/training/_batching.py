@@ -120,7 +120,12 @@ def plan_batches(data, batch_size, random_state):
     if batch_size >= n_samples:
         return BatchPlan([0, n_samples], whole=True)
     k = n_batches(n_samples, batch_size)
-    bounds = (np.arange(k + 1) * n_samples // k).tolist()
+    # The first ``n_samples % k`` batches have one row more than the others:
+    # an epoch has at most two batch sizes, in two runs, so the compiled
+    # kernel's lazy sparse updates (which need the size constant over the
+    # steps they catch up on) start a new run at most once an epoch.
+    size, larger = divmod(n_samples, k)
+    bounds = [0] + (np.cumsum([size + 1] * larger + [size] * (k - larger))).tolist()
     order = None if random_state is None else random_state.permutation(n_samples)
     return BatchPlan(bounds, order)
 

@@ -132,9 +132,9 @@ def test_auto_average_runs_across_the_calls_of_a_stream(diabetes):
 class _Recording(GDRegressor):
     """Keeps what the set-up hooks and the validation split saw."""
 
-    def _init_params(self, X, y, random_state, sample_weight=None):
+    def _init_params(self, X, y, random_state, sample_weight=None, optimizer=None):
         self.init_weight_ = None if sample_weight is None else sample_weight.copy()
-        return super()._init_params(X, y, random_state, sample_weight)
+        return super()._init_params(X, y, random_state, sample_weight, optimizer)
 
     def _split_validation(self, X, y, sample_weight, random_state):
         rows, validation = super()._split_validation(X, y, sample_weight, random_state)
