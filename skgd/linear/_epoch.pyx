@@ -30,7 +30,7 @@ Parameters are viewed as ``(n_features + 1, n_targets)``; the last row is
 the intercept.
 """
 
-from libc.math cimport ceil, exp, expm1, fabs, isfinite, log, log1p, sqrt
+from libc.math cimport ceil, exp, fabs, isfinite, log, log1p, sqrt
 from libc.string cimport memset
 
 import numpy as np
