@@ -8,6 +8,8 @@ and estimates the curvature the automatic step size needs. The estimators
 (``GDRegressor``, ``GDClassifier``) add their loss, targets and public API.
 """
 
+from contextlib import contextmanager
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import is_classifier
@@ -146,6 +148,28 @@ def _shift_intercept(params, shift):
     return shifted
 
 
+@contextmanager
+def _evaluated_at(model, data, point):
+    """Put ``point`` into ``model.params`` and yield it, the objective on the
+    training rows and its gradient there (float64); ``model.params`` is
+    restored afterwards."""
+    current = model.params.copy()
+    try:
+        theta = np.array(point, np.float64)
+        model.params[...] = point
+        yield theta, float(data.objective(model)), model.grad.astype(np.float64)
+    finally:
+        model.params[...] = current
+
+
+def _proximal_point(model, theta, gradient, step):
+    """``model.params`` set to the proximal-gradient step of size ``step``
+    from ``theta``."""
+    model.params[...] = theta - step * gradient
+    model.prox(step)
+    return model.params
+
+
 def _gradient_norm(model, data, point):
     """``|grad F(point)|`` on the training rows, in the rescaled coordinates,
     and ``F(point)``.
@@ -155,19 +179,10 @@ def _gradient_norm(model, data, point):
     soft-thresholded) stands for the gradient, which does not vanish at the
     optimum of a non-smooth objective. ``model.params`` is left as it was.
     """
-    current = model.params.copy()
-    try:
-        theta = np.array(point, np.float64)
-        model.params[...] = point
-        objective = float(data.objective(model))
-        step = model.grad.astype(np.float64)
+    with _evaluated_at(model, data, point) as (theta, objective, step):
         if model.has_prox:
-            model.params[...] = theta - step
-            model.prox(1.0)
-            step = theta - model.params.astype(np.float64)
+            step = theta - _proximal_point(model, theta, step, 1.0).astype(np.float64)
         return float(np.linalg.norm(step)), objective
-    finally:
-        model.params[...] = current
 
 
 def _proximal_step(model, data, point, halvings=30):
@@ -175,22 +190,14 @@ def _proximal_step(model, data, point, halvings=30):
     not increase the objective, or None if no step of size ``2**-halvings``
     or more does (then ``point`` is kept). ``model.params`` is left as it was.
     """
-    current = model.params.copy()
-    try:
-        theta = np.array(point, np.float64)
-        model.params[...] = point
-        start = float(data.objective(model))
-        gradient = model.grad.astype(np.float64)
+    with _evaluated_at(model, data, point) as (theta, start, gradient):
         step = 1.0
         for _ in range(halvings + 1):
-            model.params[...] = theta - step * gradient
-            model.prox(step)
+            candidate = _proximal_point(model, theta, gradient, step)
             if float(data.objective(model)) <= start:
-                return model.params.copy()
+                return candidate.copy()
             step /= 2
         return None
-    finally:
-        model.params[...] = current
 
 
 def _check_finite(values, name):
